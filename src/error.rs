@@ -1,0 +1,52 @@
+//! The crate's one error type. Every variant has a stable `code()` that the web facade passes
+//! to JavaScript as `AttuneError.code`; messages may change, codes may not.
+
+use thiserror::Error;
+
+pub type Result<T, E = AttuneError> = std::result::Result<T, E>;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum AttuneError {
+    /// A caller passed something unusable (wrong shape, out-of-range option, bad id).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The model file is truncated, corrupt, or not GGUF at all.
+    #[error("malformed model file: {0}")]
+    ModelFormat(String),
+    /// A well-formed file that this build cannot run (architecture, tensor type, missing key).
+    #[error("unsupported model: {0}")]
+    ModelUnsupported(String),
+    /// The tokenizer stored in the model could not be built or failed on an input.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    /// An input is larger than the SDK accepts.
+    #[error("input too large: {0}")]
+    InputTooLarge(String),
+    /// A backend failed to run an op (out of memory, lost device, limits).
+    #[error("compute: {0}")]
+    Compute(String),
+    /// Reading or writing a file (native only).
+    #[error("io: {0}")]
+    Io(String),
+}
+
+impl AttuneError {
+    /// The stable, machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AttuneError::InvalidArgument(_) => "invalid_argument",
+            AttuneError::ModelFormat(_) => "model_format",
+            AttuneError::ModelUnsupported(_) => "model_unsupported",
+            AttuneError::Tokenizer(_) => "tokenizer",
+            AttuneError::InputTooLarge(_) => "input_too_large",
+            AttuneError::Compute(_) => "compute",
+            AttuneError::Io(_) => "io",
+        }
+    }
+}
+
+impl From<std::io::Error> for AttuneError {
+    fn from(e: std::io::Error) -> Self {
+        AttuneError::Io(e.to_string())
+    }
+}

@@ -1,0 +1,8 @@
+//! Attune: on-device personalization. See DESIGN.md for the layer map:
+//! `web` (wasm-bindgen facade) over platform-free `model` and `compute`, over `quant`.
+
+pub mod compute;
+pub mod error;
+pub mod quant;
+
+pub use error::{AttuneError, Result};

@@ -1,0 +1,62 @@
+//! Q8_0 (weights) and Q8_1 (activations paired with Q4_1): 32 signed bytes and one f16 scale;
+//! Q8_1 also keeps `d * sum(qs)` so a Q4_1 dot product can fold in the weight's offset.
+
+use super::{f16_le, to_f16_le, QK};
+use bytemuck::{Pod, Zeroable};
+
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+#[repr(C)]
+pub struct BlockQ8_0 {
+    pub d: [u8; 2],
+    pub qs: [i8; QK],
+}
+
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+#[repr(C)]
+pub struct BlockQ8_1 {
+    pub d: [u8; 2],
+    pub s: [u8; 2],
+    pub qs: [i8; QK],
+}
+
+/// Scale and rounded values of one block, llama.cpp's `quantize_row_q8_0_ref` rounding.
+#[inline]
+fn q8(x: &[f32; QK]) -> (f32, [i8; QK]) {
+    let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let d = amax / 127.0;
+    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+    let mut qs = [0i8; QK];
+    for (q, v) in qs.iter_mut().zip(x) {
+        *q = (v * id).round() as i8;
+    }
+    (d, qs)
+}
+
+impl BlockQ8_0 {
+    pub fn quantize(x: &[f32; QK]) -> Self {
+        let (d, qs) = q8(x);
+        BlockQ8_0 { d: to_f16_le(d), qs }
+    }
+
+    pub fn dequantize(&self, out: &mut [f32; QK]) {
+        let d = f16_le(self.d);
+        for (o, q) in out.iter_mut().zip(self.qs) {
+            *o = q as f32 * d;
+        }
+    }
+}
+
+impl BlockQ8_1 {
+    pub fn quantize(x: &[f32; QK]) -> Self {
+        let (d, qs) = q8(x);
+        let sum: i32 = qs.iter().map(|&q| q as i32).sum();
+        BlockQ8_1 { d: to_f16_le(d), s: to_f16_le(d * sum as f32), qs }
+    }
+
+    pub fn dequantize(&self, out: &mut [f32; QK]) {
+        let d = f16_le(self.d);
+        for (o, q) in out.iter_mut().zip(self.qs) {
+            *o = q as f32 * d;
+        }
+    }
+}

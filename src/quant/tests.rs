@@ -1,0 +1,82 @@
+use super::*;
+
+fn ramp(n: usize, seed: u32) -> Vec<f32> {
+    // A deterministic, irregular signal with both signs and a few large values.
+    let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
+    (0..n)
+        .map(|i| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            let u = (s as f32 / u32::MAX as f32) * 2.0 - 1.0;
+            if i % 29 == 0 { u * 7.0 } else { u }
+        })
+        .collect()
+}
+
+fn max_err(ty: GgmlType, x: &[f32]) -> f32 {
+    let q = quantize(ty, x).unwrap();
+    assert_eq!(q.len(), ty.bytes_for(x.len()).unwrap());
+    let mut y = vec![0f32; x.len()];
+    dequantize(ty, &q, &mut y).unwrap();
+    x.iter().zip(&y).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn block_sizes_match_ggml() {
+    assert_eq!(GgmlType::Q4_0.block_bytes(), 18);
+    assert_eq!(GgmlType::Q4_1.block_bytes(), 20);
+    assert_eq!(GgmlType::Q8_0.block_bytes(), 34);
+    assert_eq!(GgmlType::Q8_1.block_bytes(), 36);
+    assert_eq!(GgmlType::F16.bytes_for(3).unwrap(), 6);
+    assert!(GgmlType::Q8_0.bytes_for(33).is_err());
+}
+
+#[test]
+fn round_trip_error_is_within_half_a_step() {
+    let x = ramp(32 * 64, 7);
+    for (ty, steps) in [
+        (GgmlType::F32, 0.0),
+        (GgmlType::F16, 0.0),
+        (GgmlType::Q8_0, 127.0),
+        (GgmlType::Q8_1, 127.0),
+        (GgmlType::Q4_0, 8.0),
+        (GgmlType::Q4_1, 7.5),
+    ] {
+        let err = max_err(ty, &x);
+        // Largest block magnitude is about 7; one quant step is amax / steps.
+        let bound = if steps == 0.0 { 7.0 * 1e-3 } else { 7.0 / steps * 0.5 + 1e-2 };
+        assert!(err <= bound, "{} max error {err} > {bound}", ty.name());
+    }
+}
+
+#[test]
+fn q4_0_matches_llama_cpp_bytes() {
+    // Hand-checked against ggml's reference: max magnitude -8 maps to nibble 0.
+    let mut x = [0f32; QK];
+    x[0] = -8.0;
+    x[1] = 4.0;
+    x[16] = 1.0;
+    let b = BlockQ4_0::quantize(&x);
+    assert_eq!(f16_le(b.d), 1.0);
+    assert_eq!(b.qs[0], 0x0 | (9 << 4)); // x[0] = -8 → 0, x[16] = 1 → 9
+    assert_eq!(b.qs[1] & 0x0f, 12); // 4 → 12
+    assert_eq!(b.qs[2], 8 | (8 << 4)); // zeros → 8
+}
+
+#[test]
+fn zero_block_quantizes_to_zero_scale() {
+    let x = [0f32; QK];
+    assert_eq!(f16_le(BlockQ8_0::quantize(&x).d), 0.0);
+    assert_eq!(f16_le(BlockQ4_0::quantize(&x).d), 0.0);
+    let mut y = [1f32; QK];
+    BlockQ4_1::quantize(&x).dequantize(&mut y);
+    assert!(y.iter().all(|v| *v == 0.0));
+}
+
+#[test]
+fn dequantize_rejects_wrong_lengths() {
+    let mut y = vec![0f32; 32];
+    assert!(dequantize(GgmlType::Q8_0, &[0u8; 33], &mut y).is_err());
+    assert!(dequantize(GgmlType::F32, &[0u8; 4], &mut y).is_err());
+}
