@@ -1,0 +1,1 @@
+//! Checkpoint conversion to GGUF (in progress).
