@@ -1,1 +1,0 @@
-//! Checkpoint conversion to GGUF (in progress).
