@@ -125,13 +125,23 @@ fn unsupported(msg: String) -> AttuneError {
 fn read_config(text: &str) -> Result<BertConfig> {
     let c: BertConfig = serde_json::from_str(text).map_err(|e| json_err("config.json", e))?;
     if let Some(t) = c.model_type.as_deref().filter(|t| *t != "bert") {
-        return Err(unsupported(format!("config.json: model_type {t:?}, expected \"bert\"")));
+        return Err(unsupported(format!(
+            "config.json: model_type {t:?}, expected \"bert\""
+        )));
     }
     if let Some(a) = c.hidden_act.as_deref().filter(|a| *a != "gelu") {
-        return Err(unsupported(format!("config.json: hidden_act {a:?}, only \"gelu\" converts")));
+        return Err(unsupported(format!(
+            "config.json: hidden_act {a:?}, only \"gelu\" converts"
+        )));
     }
-    if let Some(p) = c.position_embedding_type.as_deref().filter(|p| *p != "absolute") {
-        return Err(unsupported(format!("config.json: position_embedding_type {p:?}")));
+    if let Some(p) = c
+        .position_embedding_type
+        .as_deref()
+        .filter(|p| *p != "absolute")
+    {
+        return Err(unsupported(format!(
+            "config.json: position_embedding_type {p:?}"
+        )));
     }
     let dims = [
         c.hidden_size,
@@ -149,14 +159,18 @@ fn read_config(text: &str) -> Result<BertConfig> {
         )));
     }
     if !(c.layer_norm_eps.is_finite() && c.layer_norm_eps > 0.0) {
-        return Err(AttuneError::ModelFormat("config.json: bad layer_norm_eps".into()));
+        return Err(AttuneError::ModelFormat(
+            "config.json: bad layer_norm_eps".into(),
+        ));
     }
     Ok(c)
 }
 
 /// Mean → 1, CLS → 2 (llama.cpp's pooling types), plus the sentence-transformers name.
 fn read_pooling(text: Option<&str>, hidden: usize) -> Result<(u32, &'static str)> {
-    let Some(text) = text else { return Ok((1, "mean")) };
+    let Some(text) = text else {
+        return Ok((1, "mean"));
+    };
     let j: Json = serde_json::from_str(text).map_err(|e| json_err("1_Pooling/config.json", e))?;
     if let Some(d) = j.get("word_embedding_dimension").and_then(Json::as_u64) {
         if d != hidden as u64 {
@@ -167,8 +181,12 @@ fn read_pooling(text: Option<&str>, hidden: usize) -> Result<(u32, &'static str)
     }
     let on = |k: &str| j.get(k).and_then(Json::as_bool).unwrap_or(false);
     let mode = j.get("pooling_mode").and_then(Json::as_str);
-    let others = ["pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens",
-        "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"];
+    let others = [
+        "pooling_mode_max_tokens",
+        "pooling_mode_mean_sqrt_len_tokens",
+        "pooling_mode_weightedmean_tokens",
+        "pooling_mode_lasttoken",
+    ];
     let (mean, cls) = (
         on("pooling_mode_mean_tokens") || mode == Some("mean"),
         on("pooling_mode_cls_token") || mode == Some("cls"),
@@ -204,7 +222,9 @@ fn read_normalize(text: Option<&str>) -> Result<bool> {
         .as_array()
         .ok_or_else(|| AttuneError::ModelFormat("modules.json is not a list".into()))?;
     Ok(modules.iter().any(|m| {
-        m.get("type").and_then(Json::as_str).is_some_and(|t| t.ends_with(".Normalize"))
+        m.get("type")
+            .and_then(Json::as_str)
+            .is_some_and(|t| t.ends_with(".Normalize"))
     }))
 }
 
@@ -249,10 +269,14 @@ impl<'a> Source<'a> {
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect(),
-            Dtype::F16 => data.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            Dtype::BF16 => {
-                data.chunks_exact(2).map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
-            }
+            Dtype::F16 => data
+                .chunks_exact(2)
+                .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => data
+                .chunks_exact(2)
+                .map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
             other => {
                 return Err(unsupported(format!(
                     "tensor {found} has dtype {other:?}; only F32, F16 and BF16 convert"
@@ -276,7 +300,8 @@ pub fn convert_bert(ck: &BertCheckpoint<'_>, out: OutType) -> Result<Vec<u8>> {
     let vocab = read_vocab(ck.tokenizer_json, c.vocab_size)?;
     let src = Source::new(ck.safetensors)?;
     let u32_of = |x: usize, what: &str| {
-        u32::try_from(x).map_err(|_| AttuneError::ModelFormat(format!("config.json: {what} {x} too large")))
+        u32::try_from(x)
+            .map_err(|_| AttuneError::ModelFormat(format!("config.json: {what} {x} too large")))
     };
 
     let mut w = GgufWriter::new();
@@ -286,18 +311,36 @@ pub fn convert_bert(ck: &BertCheckpoint<'_>, out: OutType) -> Result<Vec<u8>> {
     if out.matmul().block_elems() > 1 {
         w.add("general.quantization_version", 2u32)?;
     }
-    w.add("bert.context_length", u32_of(c.max_position_embeddings, "max_position_embeddings")?)?;
-    w.add("bert.embedding_length", u32_of(c.hidden_size, "hidden_size")?)?;
-    w.add("bert.feed_forward_length", u32_of(c.intermediate_size, "intermediate_size")?)?;
-    w.add("bert.block_count", u32_of(c.num_hidden_layers, "num_hidden_layers")?)?;
-    w.add("bert.attention.head_count", u32_of(c.num_attention_heads, "num_attention_heads")?)?;
+    w.add(
+        "bert.context_length",
+        u32_of(c.max_position_embeddings, "max_position_embeddings")?,
+    )?;
+    w.add(
+        "bert.embedding_length",
+        u32_of(c.hidden_size, "hidden_size")?,
+    )?;
+    w.add(
+        "bert.feed_forward_length",
+        u32_of(c.intermediate_size, "intermediate_size")?,
+    )?;
+    w.add(
+        "bert.block_count",
+        u32_of(c.num_hidden_layers, "num_hidden_layers")?,
+    )?;
+    w.add(
+        "bert.attention.head_count",
+        u32_of(c.num_attention_heads, "num_attention_heads")?,
+    )?;
     w.add("bert.attention.layer_norm_epsilon", c.layer_norm_eps as f32)?;
     w.add("bert.attention.causal", false)?;
     w.add("bert.pooling_type", pooling_type)?;
     w.add("tokenizer.ggml.model", "bert")?;
     w.add("tokenizer.ggml.tokens", vocab.tokens)?;
     w.add("tokenizer.ggml.token_type", vocab.types)?;
-    w.add("tokenizer.ggml.token_type_count", u32_of(c.type_vocab_size, "type_vocab_size")?)?;
+    w.add(
+        "tokenizer.ggml.token_type_count",
+        u32_of(c.type_vocab_size, "type_vocab_size")?,
+    )?;
     for (key, id) in [
         ("unknown", vocab.unk),
         ("seperator", vocab.sep), // sic: llama.cpp's spelling
@@ -315,22 +358,57 @@ pub fn convert_bert(ck: &BertCheckpoint<'_>, out: OutType) -> Result<Vec<u8>> {
     w.add("sentence_transformers.normalize", normalize)?;
 
     let h = c.hidden_size;
-    let put = |w: &mut GgufWriter, from: &str, to: &str, shape: &[usize], ty: GgmlType| -> Result<()> {
-        let data = src.load(from, shape)?;
-        // Weights of rows that are no whole number of blocks fall back to F16.
-        let ty = if ty.block_elems() > 1 && shape[shape.len() - 1] % QK != 0 { GgmlType::F16 } else { ty };
-        let bytes = quantize(ty, &data)?;
-        // safetensors is row-major [rows, cols]; GGUF lists ne0 (= cols) first.
-        let dims: Vec<u64> = shape.iter().rev().map(|&d| d as u64).collect();
-        w.add_tensor(to, &dims, ty, bytes)?;
-        Ok(())
-    };
+    let put =
+        |w: &mut GgufWriter, from: &str, to: &str, shape: &[usize], ty: GgmlType| -> Result<()> {
+            let data = src.load(from, shape)?;
+            // Weights of rows that are no whole number of blocks fall back to F16.
+            let ty = if ty.block_elems() > 1 && shape[shape.len() - 1] % QK != 0 {
+                GgmlType::F16
+            } else {
+                ty
+            };
+            let bytes = quantize(ty, &data)?;
+            // safetensors is row-major [rows, cols]; GGUF lists ne0 (= cols) first.
+            let dims: Vec<u64> = shape.iter().rev().map(|&d| d as u64).collect();
+            w.add_tensor(to, &dims, ty, bytes)?;
+            Ok(())
+        };
     let (emb, f32t) = (out.embedding(), GgmlType::F32);
-    put(&mut w, "embeddings.word_embeddings.weight", "token_embd.weight", &[c.vocab_size, h], emb)?;
-    put(&mut w, "embeddings.token_type_embeddings.weight", "token_types.weight", &[c.type_vocab_size, h], f32t)?;
-    put(&mut w, "embeddings.position_embeddings.weight", "position_embd.weight", &[c.max_position_embeddings, h], emb)?;
-    put(&mut w, "embeddings.LayerNorm.weight", "token_embd_norm.weight", &[h], f32t)?;
-    put(&mut w, "embeddings.LayerNorm.bias", "token_embd_norm.bias", &[h], f32t)?;
+    put(
+        &mut w,
+        "embeddings.word_embeddings.weight",
+        "token_embd.weight",
+        &[c.vocab_size, h],
+        emb,
+    )?;
+    put(
+        &mut w,
+        "embeddings.token_type_embeddings.weight",
+        "token_types.weight",
+        &[c.type_vocab_size, h],
+        f32t,
+    )?;
+    put(
+        &mut w,
+        "embeddings.position_embeddings.weight",
+        "position_embd.weight",
+        &[c.max_position_embeddings, h],
+        emb,
+    )?;
+    put(
+        &mut w,
+        "embeddings.LayerNorm.weight",
+        "token_embd_norm.weight",
+        &[h],
+        f32t,
+    )?;
+    put(
+        &mut w,
+        "embeddings.LayerNorm.bias",
+        "token_embd_norm.bias",
+        &[h],
+        f32t,
+    )?;
     let (mm, ffn) = (out.matmul(), c.intermediate_size);
     for i in 0..c.num_hidden_layers {
         let hf = format!("encoder.layer.{i}");
@@ -343,12 +421,39 @@ pub fn convert_bert(ck: &BertCheckpoint<'_>, out: OutType) -> Result<Vec<u8>> {
             ("intermediate.dense", "ffn_up", ffn, h),
             ("output.dense", "ffn_down", h, ffn),
         ] {
-            put(&mut w, &format!("{hf}.{from}.weight"), &format!("{gg}.{to}.weight"), &[rows, cols], mm)?;
-            put(&mut w, &format!("{hf}.{from}.bias"), &format!("{gg}.{to}.bias"), &[rows], f32t)?;
+            put(
+                &mut w,
+                &format!("{hf}.{from}.weight"),
+                &format!("{gg}.{to}.weight"),
+                &[rows, cols],
+                mm,
+            )?;
+            put(
+                &mut w,
+                &format!("{hf}.{from}.bias"),
+                &format!("{gg}.{to}.bias"),
+                &[rows],
+                f32t,
+            )?;
         }
-        for (from, to) in [("attention.output.LayerNorm", "attn_output_norm"), ("output.LayerNorm", "layer_output_norm")] {
-            put(&mut w, &format!("{hf}.{from}.weight"), &format!("{gg}.{to}.weight"), &[h], f32t)?;
-            put(&mut w, &format!("{hf}.{from}.bias"), &format!("{gg}.{to}.bias"), &[h], f32t)?;
+        for (from, to) in [
+            ("attention.output.LayerNorm", "attn_output_norm"),
+            ("output.LayerNorm", "layer_output_norm"),
+        ] {
+            put(
+                &mut w,
+                &format!("{hf}.{from}.weight"),
+                &format!("{gg}.{to}.weight"),
+                &[h],
+                f32t,
+            )?;
+            put(
+                &mut w,
+                &format!("{hf}.{from}.bias"),
+                &format!("{gg}.{to}.bias"),
+                &[h],
+                f32t,
+            )?;
         }
     }
     w.to_bytes()

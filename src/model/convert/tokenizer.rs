@@ -38,7 +38,9 @@ pub(crate) fn phantom(tok: &str) -> String {
 }
 
 fn as_id(v: &Json, what: &str, n: usize) -> Result<usize> {
-    let id = v.as_u64().ok_or_else(|| bad(format!("{what}: id {v} is not a non-negative integer")))?;
+    let id = v
+        .as_u64()
+        .ok_or_else(|| bad(format!("{what}: id {v} is not a non-negative integer")))?;
     if id >= n as u64 {
         return Err(bad(format!(
             "{what}: token id {id} is outside the embedding table of {n} rows"
@@ -69,9 +71,7 @@ pub(crate) fn read_vocab(json: &str, n_vocab: usize) -> Result<Vocab> {
     let mut types = vec![TOKEN_NORMAL; n_vocab];
     let set = |id: usize, tok: &str, raw: &mut Vec<Option<String>>| -> Result<()> {
         match &raw[id] {
-            Some(t) if t != tok => {
-                Err(bad(format!("token id {id} is both {t:?} and {tok:?}")))
-            }
+            Some(t) if t != tok => Err(bad(format!("token id {id} is both {t:?} and {tok:?}"))),
             _ => {
                 raw[id] = Some(tok.to_string());
                 Ok(())
@@ -83,25 +83,45 @@ pub(crate) fn read_vocab(json: &str, n_vocab: usize) -> Result<Vocab> {
         set(id, tok, &mut raw)?;
     }
     if let Some(added) = root.get("added_tokens").filter(|v| !v.is_null()) {
-        let added = added.as_array().ok_or_else(|| bad("added_tokens is not a list"))?;
+        let added = added
+            .as_array()
+            .ok_or_else(|| bad("added_tokens is not a list"))?;
         for t in added {
             let content = t
                 .get("content")
                 .and_then(Json::as_str)
                 .ok_or_else(|| bad("added token without content"))?;
-            let id = as_id(t.get("id").unwrap_or(&Json::Null), &format!("added token {content:?}"), n_vocab)?;
+            let id = as_id(
+                t.get("id").unwrap_or(&Json::Null),
+                &format!("added token {content:?}"),
+                n_vocab,
+            )?;
             set(id, content, &mut raw)?;
             let special = t.get("special").and_then(Json::as_bool).unwrap_or(false);
-            types[id] = if special { TOKEN_CONTROL } else { TOKEN_USER_DEFINED };
+            types[id] = if special {
+                TOKEN_CONTROL
+            } else {
+                TOKEN_USER_DEFINED
+            };
         }
     }
 
     let find = |tok: &str| -> Option<u32> {
-        vocab.get(tok).and_then(Json::as_u64).filter(|&i| i < n_vocab as u64).map(|i| i as u32).or_else(|| {
-            raw.iter().position(|t| t.as_deref() == Some(tok)).map(|i| i as u32)
-        })
+        vocab
+            .get(tok)
+            .and_then(Json::as_u64)
+            .filter(|&i| i < n_vocab as u64)
+            .map(|i| i as u32)
+            .or_else(|| {
+                raw.iter()
+                    .position(|t| t.as_deref() == Some(tok))
+                    .map(|i| i as u32)
+            })
     };
-    let unk_name = model.get("unk_token").and_then(Json::as_str).unwrap_or("[UNK]");
+    let unk_name = model
+        .get("unk_token")
+        .and_then(Json::as_str)
+        .unwrap_or("[UNK]");
     let (cls_name, sep_name) = post_processor_specials(&root);
     let pad_name = root
         .get("padding")
@@ -126,7 +146,15 @@ pub(crate) fn read_vocab(json: &str, n_vocab: usize) -> Result<Vocab> {
             }
         }
     }
-    Ok(Vocab { tokens, types, unk, sep, pad, cls, mask })
+    Ok(Vocab {
+        tokens,
+        types,
+        unk,
+        sep,
+        pad,
+        cls,
+        mask,
+    })
 }
 
 /// The classifier and separator tokens the post-processor adds (`[CLS]`, `[SEP]` if it
@@ -134,7 +162,9 @@ pub(crate) fn read_vocab(json: &str, n_vocab: usize) -> Result<Vocab> {
 fn post_processor_specials(root: &Json) -> (String, String) {
     let mut cls = "[CLS]".to_string();
     let mut sep = "[SEP]".to_string();
-    let Some(pp) = root.get("post_processor") else { return (cls, sep) };
+    let Some(pp) = root.get("post_processor") else {
+        return (cls, sep);
+    };
     match pp.get("type").and_then(Json::as_str) {
         Some("BertProcessing") | Some("RobertaProcessing") => {
             if let Some(s) = pp.pointer("/cls/0").and_then(Json::as_str) {

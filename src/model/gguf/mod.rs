@@ -51,7 +51,10 @@ impl TensorInfo {
 
     /// Number of rows: the product of the dims after ne0 (1 for 0-D and 1-D tensors).
     pub fn rows(&self) -> usize {
-        self.dims.iter().skip(1).fold(1usize, |a, &d| a.saturating_mul(d as usize))
+        self.dims
+            .iter()
+            .skip(1)
+            .fold(1usize, |a, &d| a.saturating_mul(d as usize))
     }
 }
 
@@ -175,11 +178,16 @@ impl<'a> GgufFile<'a> {
             .get(key)
             .ok_or_else(|| AttuneError::ModelUnsupported(format!("missing key {key}")))?;
         let mismatch = || value::type_mismatch(key, "integer array", v);
-        let wide = v.as_array().and_then(Array::to_i128s).ok_or_else(mismatch)?;
+        let wide = v
+            .as_array()
+            .and_then(Array::to_i128s)
+            .ok_or_else(mismatch)?;
         wide.into_iter()
             .map(|x| {
                 T::try_from(x).map_err(|_| {
-                    AttuneError::ModelUnsupported(format!("metadata key {key}: value {x} out of range"))
+                    AttuneError::ModelUnsupported(format!(
+                        "metadata key {key}: value {x} out of range"
+                    ))
                 })
             })
             .collect()

@@ -119,12 +119,19 @@ impl<'a> Cursor<'a> {
         match self.array::<1>(what)?[0] {
             0 => Ok(false),
             1 => Ok(true),
-            b => Err(format_err(format!("{what} at offset {at}: bool byte {b} is neither 0 nor 1"))),
+            b => Err(format_err(format!(
+                "{what} at offset {at}: bool byte {b} is neither 0 nor 1"
+            ))),
         }
     }
 
     /// Fixed-size elements: one bounds check, then decode.
-    fn fixed<T, const N: usize>(&mut self, n: usize, key: &str, f: fn([u8; N]) -> T) -> Result<Vec<T>> {
+    fn fixed<T, const N: usize>(
+        &mut self,
+        n: usize,
+        key: &str,
+        f: fn([u8; N]) -> T,
+    ) -> Result<Vec<T>> {
         let bytes = self.take(n * N, key)?; // n * N <= remaining, checked by `count`
         Ok(bytes
             .chunks_exact(N)
@@ -201,7 +208,9 @@ fn header(cur: &mut Cursor<'_>) -> Result<u32> {
         4..=255 => Err(AttuneError::ModelUnsupported(format!(
             "GGUF version {version} is newer than this build reads (2 and 3)"
         ))),
-        _ => Err(format_err(format!("GGUF version {version} is not a valid version"))),
+        _ => Err(format_err(format!(
+            "GGUF version {version} is not a valid version"
+        ))),
     }
 }
 
@@ -221,7 +230,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<GgufFile<'_>> {
         let ty = cur.value_type(&format!("type of metadata key {key}"))?;
         let value = cur.value(ty, &key)?;
         if meta_index.insert(key.clone(), metadata.len()).is_some() {
-            return Err(format_err(format!("duplicate metadata key {key} at offset {at}")));
+            return Err(format_err(format!(
+                "duplicate metadata key {key} at offset {at}"
+            )));
         }
         metadata.push((key, value));
     }
@@ -230,10 +241,15 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<GgufFile<'_>> {
         None => DEFAULT_ALIGNMENT,
         Some(v) => {
             let a = v.as_i128().ok_or_else(|| {
-                format_err(format!("general.alignment must be an integer, found {}", v.type_name()))
+                format_err(format!(
+                    "general.alignment must be an integer, found {}",
+                    v.type_name()
+                ))
             })?;
             check_alignment(u64::try_from(a).map_err(|_| {
-                format_err(format!("general.alignment {a} is not a nonzero power of two"))
+                format_err(format!(
+                    "general.alignment {a} is not a nonzero power of two"
+                ))
             })?)?
         }
     };
@@ -272,7 +288,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<GgufFile<'_>> {
                 t.name, t.offset
             )));
         }
-        let start = usize::try_from(t.offset).ok().and_then(|o| o.checked_add(data_offset));
+        let start = usize::try_from(t.offset)
+            .ok()
+            .and_then(|o| o.checked_add(data_offset));
         let end = start.and_then(|s| s.checked_add(t.n_bytes));
         match (start, end) {
             (Some(s), Some(e)) if e <= bytes.len() => t.file_offset = s,
@@ -335,5 +353,13 @@ fn tensor_info(cur: &mut Cursor<'_>, name: String) -> Result<TensorInfo> {
     let n_bytes = ty
         .bytes_for(n_elements)
         .map_err(|e| format_err(format!("tensor {name}: {e}")))?;
-    Ok(TensorInfo { name, dims, ty, offset, n_elements, n_bytes, file_offset: 0 })
+    Ok(TensorInfo {
+        name,
+        dims,
+        ty,
+        offset,
+        n_elements,
+        n_bytes,
+        file_offset: 0,
+    })
 }

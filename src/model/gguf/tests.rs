@@ -52,7 +52,10 @@ fn every_value() -> Vec<(&'static str, Value)> {
         ("t.a.f32", vec![0.5f32, -1.0].into()),
         ("t.a.f64", vec![0.25f64].into()),
         ("t.a.bool", vec![true, false, true].into()),
-        ("t.a.str", vec!["a".to_string(), String::new(), "ccc".into()].into()),
+        (
+            "t.a.str",
+            vec!["a".to_string(), String::new(), "ccc".into()].into(),
+        ),
         ("t.a.empty", Value::Array(Array::I32(vec![]))),
         (
             "t.a.nested",
@@ -69,7 +72,9 @@ fn every_value() -> Vec<(&'static str, Value)> {
 
 /// A small file with one tensor of each type. The last tensor's data is a multiple of 32
 /// bytes, so the file has no trailing padding and every truncation cuts something.
-fn sample() -> (Vec<u8>, Vec<(String, Vec<u64>, GgmlType, Vec<u8>)>) {
+type SampleTensor = (String, Vec<u64>, GgmlType, Vec<u8>);
+
+fn sample() -> (Vec<u8>, Vec<SampleTensor>) {
     let mut w = GgufWriter::new();
     w.add("general.architecture", "llama").unwrap();
     for (k, v) in every_value() {
@@ -132,8 +137,14 @@ fn typed_getters_convert_integers_and_report_errors() {
     assert_eq!(f.i32("t.i8").unwrap(), -100);
     assert_eq!(f.u64("t.u32").unwrap(), 4_000_000_000);
     assert_eq!(f.usize("t.u32").unwrap(), 4_000_000_000);
-    assert!(matches!(f.u32("t.i32"), Err(AttuneError::ModelUnsupported(_)))); // negative
-    assert!(matches!(f.u32("t.u64"), Err(AttuneError::ModelUnsupported(_)))); // too big
+    assert!(matches!(
+        f.u32("t.i32"),
+        Err(AttuneError::ModelUnsupported(_))
+    )); // negative
+    assert!(matches!(
+        f.u32("t.u64"),
+        Err(AttuneError::ModelUnsupported(_))
+    )); // too big
     assert_eq!(f.f32("t.f32").unwrap(), 1.5e-12);
     assert_eq!(f.f32("t.f64").unwrap(), -2.25e300f64 as f32);
     assert!(f.bool("t.bool").unwrap());
@@ -152,7 +163,10 @@ fn typed_getters_convert_integers_and_report_errors() {
     }
     match f.str("t.u32") {
         Err(AttuneError::ModelUnsupported(m)) => {
-            assert!(m.contains("t.u32") && m.contains("expected string") && m.contains("u32"), "{m}")
+            assert!(
+                m.contains("t.u32") && m.contains("expected string") && m.contains("u32"),
+                "{m}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -173,9 +187,15 @@ fn weight_source_views_tensor_in_place() {
     assert_eq!((w.rows, w.cols), (2, 32));
     let w = f.weight("f32.vec", &shared).unwrap();
     assert_eq!((w.rows, w.cols), (1, 5));
-    assert!(matches!(f.weight("missing", &shared), Err(AttuneError::ModelUnsupported(_))));
+    assert!(matches!(
+        f.weight("missing", &shared),
+        Err(AttuneError::ModelUnsupported(_))
+    ));
     let other = Arc::new(shared.to_vec());
-    assert!(matches!(f.weight("f32.vec", &other), Err(AttuneError::InvalidArgument(_))));
+    assert!(matches!(
+        f.weight("f32.vec", &other),
+        Err(AttuneError::InvalidArgument(_))
+    ));
 }
 
 #[test]
@@ -201,9 +221,15 @@ fn writer_rejects_bad_input() {
     w.add("k", 1u32).unwrap();
     assert!(w.add("k", 2u32).is_err());
     assert!(w.add_tensor("t", &[4], GgmlType::F32, vec![0; 15]).is_err());
-    assert!(w.add_tensor("t", &[16], GgmlType::Q8_0, vec![0; 17]).is_err());
-    assert!(w.add_tensor("t", &[1, 1, 1, 1, 1], GgmlType::F32, vec![0; 4]).is_err());
-    assert!(w.add_tensor("t", &[u64::MAX, 2], GgmlType::F32, vec![]).is_err());
+    assert!(w
+        .add_tensor("t", &[16], GgmlType::Q8_0, vec![0; 17])
+        .is_err());
+    assert!(w
+        .add_tensor("t", &[1, 1, 1, 1, 1], GgmlType::F32, vec![0; 4])
+        .is_err());
+    assert!(w
+        .add_tensor("t", &[u64::MAX, 2], GgmlType::F32, vec![])
+        .is_err());
     w.add_tensor("t", &[4], GgmlType::F32, vec![0; 16]).unwrap();
     assert!(w.add_tensor("t", &[4], GgmlType::F32, vec![0; 16]).is_err());
     let mut deep = Array::U8(vec![1]);
@@ -267,8 +293,15 @@ fn hand_built_v2_file_parses() {
     let mut r = Raw::header(2, 2, 3);
     r.str("general.architecture").u32(8).str("bert");
     r.str("bert.block_count").u32(4).u32(6);
-    r.str("tokenizer.ggml.tokens").u32(9).u32(8).u64(2).str("[CLS]").str("hello");
-    r.tensor("w", &[2, 2], 0, 0).tensor("b", &[2], 1, 32).pad(32);
+    r.str("tokenizer.ggml.tokens")
+        .u32(9)
+        .u32(8)
+        .u64(2)
+        .str("[CLS]")
+        .str("hello");
+    r.tensor("w", &[2, 2], 0, 0)
+        .tensor("b", &[2], 1, 32)
+        .pad(32);
     for x in [1.0f32, 2.0, 3.0, 4.0] {
         r.bytes(&x.to_le_bytes());
     }
@@ -277,7 +310,10 @@ fn hand_built_v2_file_parses() {
     assert_eq!(f.version(), 2);
     assert_eq!(f.architecture().unwrap(), "bert");
     assert_eq!(f.u32("bert.block_count").unwrap(), 6);
-    assert_eq!(f.str_array("tokenizer.ggml.tokens").unwrap(), &["[CLS]", "hello"]);
+    assert_eq!(
+        f.str_array("tokenizer.ggml.tokens").unwrap(),
+        &["[CLS]", "hello"]
+    );
     let w = f.tensor("w").unwrap();
     assert_eq!(f.tensor_data(w).len(), 16);
     assert_eq!(f.tensor_data(w)[4..8], 2.0f32.to_le_bytes());
@@ -311,11 +347,20 @@ fn bad_magic_and_versions() {
         GgufFile::parse(&b).map(|_| ()).unwrap_err()
     };
     let v1 = with_version(1u32.to_le_bytes());
-    assert!(matches!(&v1, AttuneError::ModelUnsupported(m) if m.contains("version 1")), "{v1:?}");
+    assert!(
+        matches!(&v1, AttuneError::ModelUnsupported(m) if m.contains("version 1")),
+        "{v1:?}"
+    );
     let be = with_version(3u32.to_be_bytes());
-    assert!(matches!(&be, AttuneError::ModelUnsupported(m) if m.contains("big-endian")), "{be:?}");
+    assert!(
+        matches!(&be, AttuneError::ModelUnsupported(m) if m.contains("big-endian")),
+        "{be:?}"
+    );
     let v4 = with_version(4u32.to_le_bytes());
-    assert!(matches!(&v4, AttuneError::ModelUnsupported(m) if m.contains("version 4")), "{v4:?}");
+    assert!(
+        matches!(&v4, AttuneError::ModelUnsupported(m) if m.contains("version 4")),
+        "{v4:?}"
+    );
     assert!(is_format(&with_version(0u32.to_le_bytes())));
     assert!(is_format(&with_version(0xdead_beefu32.to_le_bytes())));
 }
@@ -385,7 +430,10 @@ fn nesting_depth_is_bounded() {
         r
     };
     let ok = nest(MAX_ARRAY_DEPTH);
-    assert_eq!(GgufFile::parse(&ok.0).unwrap().array("k").unwrap().depth(), MAX_ARRAY_DEPTH);
+    assert_eq!(
+        GgufFile::parse(&ok.0).unwrap().array("k").unwrap().depth(),
+        MAX_ARRAY_DEPTH
+    );
     expect_format(&nest(MAX_ARRAY_DEPTH + 1), "nested deeper");
     // A very deep claim must not overflow the stack either.
     let mut r = Raw::header(3, 0, 1);
@@ -425,8 +473,14 @@ fn bad_tensor_infos() {
     expect_format(&one_tensor(&[4], 0, 0, 15), "outside the file");
     expect_format(&one_tensor(&[4], 0, 32, 40), "outside the file");
     expect_format(&one_tensor(&[4], 0, u64::MAX - 31, 16), "outside the file");
-    expect_format(&one_tensor(&[4], 0, 8, 64), "not a multiple of the alignment");
-    expect_format(&one_tensor(&[1 << 33, 1 << 33, 1 << 33], 0, 0, 16), "overflows");
+    expect_format(
+        &one_tensor(&[4], 0, 8, 64),
+        "not a multiple of the alignment",
+    );
+    expect_format(
+        &one_tensor(&[1 << 33, 1 << 33, 1 << 33], 0, 0, 16),
+        "overflows",
+    );
     expect_format(&one_tensor(&[u64::MAX], 0, 0, 16), "overflows");
     expect_format(&one_tensor(&[1, 1, 1, 1, 1], 0, 0, 16), "dimensions");
     expect_format(&one_tensor(&[33], 8, 0, 64), "block size");
@@ -438,7 +492,10 @@ fn bad_tensor_infos() {
         other => panic!("{other:?}"),
     }
     let mut r = Raw::header(3, 2, 0);
-    r.tensor("w", &[4], 0, 0).tensor("w", &[4], 0, 32).pad(32).bytes(&[0; 64]);
+    r.tensor("w", &[4], 0, 0)
+        .tensor("w", &[4], 0, 32)
+        .pad(32)
+        .bytes(&[0; 64]);
     expect_format(&r, "duplicate tensor name w");
 }
 
@@ -459,7 +516,11 @@ fn random_byte_flips_never_panic() {
         let flips = 1 + (next() % 4) as usize;
         for _ in 0..flips {
             // Mostly hit the header, where the structure is.
-            let at = if i % 4 == 0 { next() as usize % b.len() } else { next() as usize % header_len };
+            let at = if i % 4 == 0 {
+                next() as usize % b.len()
+            } else {
+                next() as usize % header_len
+            };
             let v = match next() % 4 {
                 0 => 0xff,
                 1 => 0,
@@ -494,17 +555,33 @@ fn real_smollm2_file() {
     assert_eq!(f.architecture().unwrap(), "llama");
     assert_eq!(f.str("tokenizer.ggml.model").unwrap(), "gpt2");
     assert_eq!(f.str_array("tokenizer.ggml.tokens").unwrap().len(), 49152);
-    assert_eq!(f.i32_array("tokenizer.ggml.token_type").unwrap().len(), 49152);
+    assert_eq!(
+        f.i32_array("tokenizer.ggml.token_type").unwrap().len(),
+        49152
+    );
     assert_eq!(f.u32("llama.block_count").unwrap(), 30);
     assert_eq!(f.u32("llama.embedding_length").unwrap(), 576);
     assert_eq!(f.u32("llama.attention.head_count_kv").unwrap(), 3);
     assert_eq!(f.f32("llama.rope.freq_base").unwrap(), 100000.0);
-    assert!(f.str("tokenizer.chat_template").unwrap().contains("<|im_start|>"));
+    assert!(f
+        .str("tokenizer.chat_template")
+        .unwrap()
+        .contains("<|im_start|>"));
     assert_eq!(f.tensors().len(), 272);
     let count = |ty| f.tensors().iter().filter(|t| t.ty == ty).count();
-    assert_eq!((count(GgmlType::Q4_1), count(GgmlType::F32), count(GgmlType::Q8_0)), (210, 61, 1));
+    assert_eq!(
+        (
+            count(GgmlType::Q4_1),
+            count(GgmlType::F32),
+            count(GgmlType::Q8_0)
+        ),
+        (210, 61, 1)
+    );
     let emb = f.tensor("token_embd.weight").unwrap();
-    assert_eq!((emb.ty, emb.cols(), emb.rows()), (GgmlType::Q8_0, 576, 49152));
+    assert_eq!(
+        (emb.ty, emb.cols(), emb.rows()),
+        (GgmlType::Q8_0, 576, 49152)
+    );
     let mut y = vec![0f32; 576];
     let row = &f.tensor_data(emb)[..GgmlType::Q8_0.bytes_for(576).unwrap()];
     crate::quant::dequantize(GgmlType::Q8_0, row, &mut y).unwrap();

@@ -60,14 +60,18 @@ impl GgufWriter {
         }
         if let Value::Array(a) = &value {
             if a.depth() > MAX_ARRAY_DEPTH {
-                return Err(invalid(format!("{key}: arrays nested deeper than {MAX_ARRAY_DEPTH}")));
+                return Err(invalid(format!(
+                    "{key}: arrays nested deeper than {MAX_ARRAY_DEPTH}"
+                )));
             }
         }
         if key == "general.alignment" {
             let a = value
                 .as_i128()
                 .and_then(|a| u64::try_from(a).ok())
-                .ok_or_else(|| invalid("general.alignment must be a non-negative integer".into()))?;
+                .ok_or_else(|| {
+                    invalid("general.alignment must be a non-negative integer".into())
+                })?;
             self.alignment = check_alignment(a).map_err(|e| invalid(e.to_string()))?;
             value = Value::U32(a as u32);
         }
@@ -89,20 +93,30 @@ impl GgufWriter {
             return Err(invalid(format!("duplicate tensor name {name}")));
         }
         if dims.len() > MAX_DIMS {
-            return Err(invalid(format!("tensor {name}: {} dims (at most {MAX_DIMS})", dims.len())));
+            return Err(invalid(format!(
+                "tensor {name}: {} dims (at most {MAX_DIMS})",
+                dims.len()
+            )));
         }
         let n = dims
             .iter()
-            .try_fold(1usize, |a, &d| usize::try_from(d).ok().and_then(|d| a.checked_mul(d)))
+            .try_fold(1usize, |a, &d| {
+                usize::try_from(d).ok().and_then(|d| a.checked_mul(d))
+            })
             .ok_or_else(|| invalid(format!("tensor {name}: element count overflows")))?;
-        if dims.first().is_some_and(|&d0| d0 as usize % ty.block_elems() != 0) {
+        if dims
+            .first()
+            .is_some_and(|&d0| d0 as usize % ty.block_elems() != 0)
+        {
             return Err(invalid(format!(
                 "tensor {name}: row length {} is not a multiple of the {} block size",
                 dims[0],
                 ty.name()
             )));
         }
-        let need = ty.bytes_for(n).map_err(|e| invalid(format!("tensor {name}: {e}")))?;
+        let need = ty
+            .bytes_for(n)
+            .map_err(|e| invalid(format!("tensor {name}: {e}")))?;
         if data.len() != need {
             return Err(invalid(format!(
                 "tensor {name}: {} bytes of data, {} {dims:?} needs {need}",
@@ -111,7 +125,12 @@ impl GgufWriter {
             )));
         }
         self.names.insert(name.clone());
-        self.tensors.push(PendingTensor { name, dims: dims.to_vec(), ty, data });
+        self.tensors.push(PendingTensor {
+            name,
+            dims: dims.to_vec(),
+            ty,
+            data,
+        });
         Ok(self)
     }
 
@@ -128,7 +147,11 @@ impl GgufWriter {
     }
 
     fn size_hint(&self) -> usize {
-        self.tensors.iter().map(|t| t.data.len() + self.alignment).sum::<usize>() + 4096
+        self.tensors
+            .iter()
+            .map(|t| t.data.len() + self.alignment)
+            .sum::<usize>()
+            + 4096
     }
 
     /// Streams the file to `w`.
