@@ -51,17 +51,27 @@ fn tokenizer_json() -> String {
 }
 
 fn config_json() -> String {
+    config_with_ffn(FFN)
+}
+
+fn config_with_ffn(ffn: usize) -> String {
     serde_json::json!({
         "architectures": ["BertModel"], "model_type": "bert", "hidden_act": "gelu",
         "hidden_size": H, "num_hidden_layers": LAYERS, "num_attention_heads": 4,
-        "intermediate_size": FFN, "max_position_embeddings": POS, "vocab_size": VOCAB,
+        "intermediate_size": ffn, "max_position_embeddings": POS, "vocab_size": VOCAB,
         "type_vocab_size": 2, "layer_norm_eps": 1e-12, "position_embedding_type": "absolute"
     })
     .to_string()
 }
 
 /// Every tensor of the tiny checkpoint: (HF name, shape, values).
-fn hf_tensors() -> Vec<(String, Vec<usize>, Vec<f32>)> {
+type HfTensor = (String, Vec<usize>, Vec<f32>);
+
+fn hf_tensors() -> Vec<HfTensor> {
+    hf_tensors_with_ffn(FFN)
+}
+
+fn hf_tensors_with_ffn(ffn: usize) -> Vec<HfTensor> {
     let mut t = Vec::new();
     let mut seed = 1u32;
     let mut add = |name: String, shape: Vec<usize>| {
@@ -90,8 +100,8 @@ fn hf_tensors() -> Vec<(String, Vec<usize>, Vec<f32>)> {
             ("attention.self.key", H, H),
             ("attention.self.value", H, H),
             ("attention.output.dense", H, H),
-            ("intermediate.dense", FFN, H),
-            ("output.dense", H, FFN),
+            ("intermediate.dense", ffn, H),
+            ("output.dense", H, ffn),
         ] {
             add(format!("{p}.{n}.weight"), vec![rows, cols]);
             add(format!("{p}.{n}.bias"), vec![rows]);
@@ -664,4 +674,32 @@ fn real_minilm_to_q8_0() {
     );
     assert_eq!(f.tensor("blk.0.attn_q.bias").unwrap().ty, GgmlType::F32);
     eprintln!("all-MiniLM-L6-v2 Q8_0: {} bytes", bytes.len());
+}
+
+#[test]
+fn rows_of_partial_blocks_fall_back_to_f16() {
+    // ffn 48: ffn_down's rows (48 long) are no whole number of 32-blocks.
+    let hf = hf_tensors_with_ffn(48);
+    let st = safetensors_of(&hf, Dtype::F32, "");
+    let config = config_with_ffn(48);
+    let tokenizer = tokenizer_json();
+    let ck = BertCheckpoint {
+        safetensors: &st,
+        config_json: &config,
+        tokenizer_json: &tokenizer,
+        ..Default::default()
+    };
+    let bytes = convert_bert(&ck, OutType::Q4_0).unwrap();
+    let f = GgufFile::parse(&bytes).unwrap();
+    let down = f.tensor("blk.1.ffn_down.weight").unwrap();
+    assert_eq!(
+        (down.ty, down.dims.as_slice()),
+        (GgmlType::F16, &[48u64, 64][..])
+    );
+    let up = f.tensor("blk.1.ffn_up.weight").unwrap();
+    assert_eq!(
+        (up.ty, up.dims.as_slice()),
+        (GgmlType::Q4_0, &[64u64, 48][..])
+    );
+    assert_eq!(f.u32("general.file_type").unwrap(), 2);
 }
