@@ -3,6 +3,7 @@
 
 pub mod compute;
 pub mod error;
+pub mod model;
 pub mod quant;
 
 pub use error::{AttuneError, Result};
