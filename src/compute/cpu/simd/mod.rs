@@ -64,3 +64,6 @@ fn simd_kernels() -> Option<Kernels> {
     return wasm::kernels();
     None
 }
+
+#[cfg(test)]
+pub(crate) mod tests;
