@@ -36,7 +36,11 @@ pub fn matmul(
         return bad(format!("x has {} values, not {m} x {k}", x.len()));
     }
     if k % wty.block_elems() != 0 {
-        return bad(format!("k = {k} is not a multiple of the {} block size {}", wty.name(), wty.block_elems()));
+        return bad(format!(
+            "k = {k} is not a multiple of the {} block size {}",
+            wty.name(),
+            wty.block_elems()
+        ));
     }
     let row_bytes = wty.bytes_for(k)?;
     if row_bytes.checked_mul(n) != Some(w.len()) {
@@ -88,9 +92,7 @@ pub fn matmul(
 
 /// Quantizes `x` (a multiple of 32 values) into blocks.
 pub fn quantize_rows<B>(x: &[f32], f: fn(&[f32; QK]) -> B) -> Vec<B> {
-    x.chunks_exact(QK)
-        .map(|c| f(c.try_into().expect("chunks_exact yields QK values")))
-        .collect()
+    x.chunks_exact(QK).map(|c| f(c.try_into().expect("chunks_exact yields QK values"))).collect()
 }
 
 /// `out[i, j] = dot(i, j)`, tiles of activation rows outside, weight rows inside.

@@ -158,7 +158,10 @@ impl Backend for CpuBackend {
         if cols > 0 {
             for (o, &id) in out.chunks_exact_mut(cols).zip(ids) {
                 if id as usize >= rows {
-                    return invalid(format!("gather: id {id} out of range for {} with {rows} rows", src.name));
+                    return invalid(format!(
+                        "gather: id {id} out of range for {} with {rows} rows",
+                        src.name
+                    ));
                 }
                 dequantize(ty, &data[id as usize * row_bytes..][..row_bytes], o)?;
             }
@@ -174,7 +177,16 @@ impl Backend for CpuBackend {
         }
         let bias = bias.map(|b| self.vector(b, w.rows, "matmul bias")).transpose()?;
         let src = self.source(w)?;
-        let out = matmul::matmul(self.kernels, self.get(x)?, x.rows, x.cols, src.dtype, src.data()?, w.rows, bias.as_deref())?;
+        let out = matmul::matmul(
+            self.kernels,
+            self.get(x)?,
+            x.rows,
+            x.cols,
+            src.dtype,
+            src.data()?,
+            w.rows,
+            bias.as_deref(),
+        )?;
         self.alloc(out, x.rows, w.rows)
     }
 
@@ -202,7 +214,10 @@ impl Backend for CpuBackend {
     fn attention(&mut self, q: Tensor, k: Tensor, v: Tensor, spec: &AttentionSpec) -> Result<Tensor> {
         for (name, t) in [("k", k), ("v", v)] {
             if (t.rows, t.cols) != (q.rows, q.cols) {
-                return invalid(format!("attention: {name} is {} x {}, q is {} x {}", t.rows, t.cols, q.rows, q.cols));
+                return invalid(format!(
+                    "attention: {name} is {} x {}, q is {} x {}",
+                    t.rows, t.cols, q.rows, q.cols
+                ));
             }
         }
         attention::validate(spec, q.rows, q.cols)?;
@@ -244,5 +259,7 @@ impl Backend for CpuBackend {
     }
 }
 
+#[cfg(test)]
+mod bench;
 #[cfg(test)]
 mod tests;

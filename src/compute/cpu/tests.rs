@@ -28,7 +28,14 @@ fn dequantized(ty: GgmlType, data: &[f32]) -> Vec<f32> {
 }
 
 /// Naive `x · wᵀ + b` in f64; also returns Σ|x||w| per output for tolerances.
-fn naive_matmul(x: &[f32], w: &[f32], b: Option<&[f32]>, m: usize, k: usize, n: usize) -> (Vec<f32>, Vec<f32>) {
+fn naive_matmul(
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    m: usize,
+    k: usize,
+    n: usize,
+) -> (Vec<f32>, Vec<f32>) {
     let mut y = vec![0f32; m * n];
     let mut mag = vec![0f32; m * n];
     for i in 0..m {
@@ -73,7 +80,12 @@ fn matmul_float_weights_match_naive() {
                     let got = read(&mut be, y);
                     let (want, mag) = naive_matmul(&x, &dequantized(ty, &wv), Some(&bv), m, k, n);
                     for (i, ((g, w), s)) in got.iter().zip(&want).zip(&mag).enumerate() {
-                        assert!((g - w).abs() <= 1e-5 * s, "{} {} m{m} k{k} n{n} off{offset} [{i}] {g} vs {w}", be.kernels_name(), ty.name());
+                        assert!(
+                            (g - w).abs() <= 1e-5 * s,
+                            "{} {} m{m} k{k} n{n} off{offset} [{i}] {g} vs {w}",
+                            be.kernels_name(),
+                            ty.name()
+                        );
                     }
                 }
             }
@@ -110,7 +122,12 @@ fn matmul_quantized_weights_match_naive() {
                 let tol = if ty == GgmlType::Q4_1 { 1e-3 } else { 1e-5 };
                 let (exact, mag) = naive_matmul(&xq, &wd, Some(&bd), m, k, n);
                 for (i, ((g, w), s)) in got.iter().zip(&exact).zip(&mag).enumerate() {
-                    assert!((g - w).abs() <= tol * s, "{} {} m{m} k{k} n{n} [{i}] {g} vs {w}", be.kernels_name(), ty.name());
+                    assert!(
+                        (g - w).abs() <= tol * s,
+                        "{} {} m{m} k{k} n{n} [{i}] {g} vs {w}",
+                        be.kernels_name(),
+                        ty.name()
+                    );
                 }
                 let (ideal, _) = naive_matmul(&x, &wd, Some(&bd), m, k, n);
                 let e = rel_l2(&got, &ideal);
@@ -132,8 +149,12 @@ fn matmul_without_bias_and_empty_shapes() {
     assert!(read(&mut be, y0).is_empty());
     let x = r.vec(2 * 64);
     let xt = be.input(&x, 2, 64).unwrap();
-    let got = { let t = be.matmul(xt, w, None).unwrap(); read(&mut be, t) };
-    let (want, _) = naive_matmul(&dequantized(GgmlType::Q8_0, &x), &dequantized(GgmlType::Q8_0, &wv), None, 2, 64, 4);
+    let got = {
+        let t = be.matmul(xt, w, None).unwrap();
+        read(&mut be, t)
+    };
+    let (want, _) =
+        naive_matmul(&dequantized(GgmlType::Q8_0, &x), &dequantized(GgmlType::Q8_0, &wv), None, 2, 64, 4);
     assert!(rel_l2(&got, &want) < 1e-5);
 }
 
@@ -195,7 +216,13 @@ fn arena_reuses_slots_and_refuses_stale_handles() {
     assert_ne!(c.id, a.id);
     assert!(be.get(a).is_err(), "stale handle to a reused slot");
     assert!(matches!(be.add(a, b), Err(AttuneError::InvalidArgument(_))));
-    assert_eq!({ let t = be.add(b, c).unwrap(); read(&mut be, t) }, vec![8.0, 10.0]);
+    assert_eq!(
+        {
+            let t = be.add(b, c).unwrap();
+            read(&mut be, t)
+        },
+        vec![8.0, 10.0]
+    );
     assert!(be.input(&[1.0; 5], 2, 3).is_err());
     assert!(be.input(&[], usize::MAX, 2).is_err());
     assert_eq!(be.name(), "cpu");
@@ -233,7 +260,10 @@ fn add_checks_shapes() {
     let mut r = Rng::new(15);
     let (x, y) = (r.vec(3 * 13), r.vec(3 * 13));
     let (a, b) = (be.input(&x, 3, 13).unwrap(), be.input(&y, 3, 13).unwrap());
-    let got = { let t = be.add(a, b).unwrap(); read(&mut be, t) };
+    let got = {
+        let t = be.add(a, b).unwrap();
+        read(&mut be, t)
+    };
     assert!(got.iter().zip(x.iter().zip(&y)).all(|(g, (p, q))| *g == p + q));
     let c = be.input(&y, 13, 3).unwrap();
     assert!(matches!(be.add(a, c), Err(AttuneError::InvalidArgument(_))));
@@ -249,7 +279,10 @@ fn layer_norm_matches_naive() {
             let gw = be.weight(&source(GgmlType::F32, 1, cols, &g, 0)).unwrap();
             let bw = be.weight(&source(GgmlType::F32, 1, cols, &b, 0)).unwrap();
             let xt = be.input(&x, rows, cols).unwrap();
-            let got = { let t = be.layer_norm(xt, gw, bw, 1e-12).unwrap(); read(&mut be, t) };
+            let got = {
+                let t = be.layer_norm(xt, gw, bw, 1e-12).unwrap();
+                read(&mut be, t)
+            };
             for (row, (gr, xr)) in got.chunks(cols).zip(x.chunks(cols)).enumerate() {
                 let mean = xr.iter().map(|v| *v as f64).sum::<f64>() / cols as f64;
                 let var = xr.iter().map(|v| (*v as f64 - mean).powi(2)).sum::<f64>() / cols as f64;
@@ -272,7 +305,10 @@ fn gelu_is_the_erf_form() {
     let mut be = CpuBackend::new();
     let x: Vec<f32> = (-40..=40).map(|i| i as f32 * 0.25).collect();
     let t = be.input(&x, 1, x.len()).unwrap();
-    let got = { let t = be.gelu(t).unwrap(); read(&mut be, t) };
+    let got = {
+        let t = be.gelu(t).unwrap();
+        read(&mut be, t)
+    };
     for (g, v) in got.iter().zip(&x) {
         let v = *v as f64;
         let want = 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2));
@@ -311,7 +347,10 @@ fn l2_normalize_keeps_zero_rows() {
     let mut be = CpuBackend::new();
     let x = [3.0, 4.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0];
     let t = be.input(&x, 3, 3).unwrap();
-    let got = { let t = be.l2_normalize(t).unwrap(); read(&mut be, t) };
+    let got = {
+        let t = be.l2_normalize(t).unwrap();
+        read(&mut be, t)
+    };
     let s = 1.0 / 3f32.sqrt();
     let want = [0.6, 0.8, 0.0, 0.0, 0.0, 0.0, s, s, s];
     assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-6), "{got:?}");
@@ -341,13 +380,17 @@ fn naive_attention(q: &[f32], k: &[f32], v: &[f32], s: &AttentionSpec) -> Vec<f3
                 let keys: Vec<usize> = (0..len).filter(|&j| !s.causal || j <= i).collect();
                 let sc: Vec<f64> = keys
                     .iter()
-                    .map(|&j| (0..s.head_dim).map(|c| q[at(i, c)] as f64 * k[at(j, c)] as f64).sum::<f64>() * s.scale as f64)
+                    .map(|&j| {
+                        (0..s.head_dim).map(|c| q[at(i, c)] as f64 * k[at(j, c)] as f64).sum::<f64>()
+                            * s.scale as f64
+                    })
                     .collect();
                 let mx = sc.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 let e: Vec<f64> = sc.iter().map(|x| (x - mx).exp()).collect();
                 let z: f64 = e.iter().sum();
                 for c in 0..s.head_dim {
-                    out[at(i, c)] = (keys.iter().zip(&e).map(|(&j, p)| p * v[at(j, c)] as f64).sum::<f64>() / z) as f32;
+                    out[at(i, c)] =
+                        (keys.iter().zip(&e).map(|(&j, p)| p * v[at(j, c)] as f64).sum::<f64>() / z) as f32;
                 }
             }
         }
@@ -378,7 +421,10 @@ fn attention_matches_naive_with_padding_and_causal_masks() {
                 let qt = be.input(&q, rows, heads * hd).unwrap();
                 let kt = be.input(&k, rows, heads * hd).unwrap();
                 let vt = be.input(&v, rows, heads * hd).unwrap();
-                let got = { let t = be.attention(qt, kt, vt, &spec).unwrap(); read(&mut be, t) };
+                let got = {
+                    let t = be.attention(qt, kt, vt, &spec).unwrap();
+                    read(&mut be, t)
+                };
                 let want = naive_attention(&q, &k, &v, &spec);
                 for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                     assert!((g - w).abs() < 1e-5, "{} causal={causal} [{i}] {g} vs {w}", be.kernels_name());
@@ -397,7 +443,15 @@ fn attention_matches_naive_with_padding_and_causal_masks() {
 fn attention_validates_spec() {
     let mut be = CpuBackend::new();
     let x = be.input(&[0.5; 2 * 3 * 4], 6, 4).unwrap();
-    let ok = AttentionSpec { batch: 2, seq: 3, heads: 2, head_dim: 2, lens: vec![3, 1], causal: false, scale: 0.7 };
+    let ok = AttentionSpec {
+        batch: 2,
+        seq: 3,
+        heads: 2,
+        head_dim: 2,
+        lens: vec![3, 1],
+        causal: false,
+        scale: 0.7,
+    };
     assert!(be.attention(x, x, x, &ok).is_ok());
     let bad = [
         AttentionSpec { lens: vec![3], ..ok.clone() },

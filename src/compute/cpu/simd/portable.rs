@@ -38,12 +38,8 @@ pub fn dot_f16_f32(w: &[u8], x: &[f32]) -> f32 {
     let mut acc = [0f32; LANES];
     let cw = w.chunks_exact(2 * LANES);
     let cx = x.chunks_exact(LANES);
-    let tail: f32 = cw
-        .remainder()
-        .chunks_exact(2)
-        .zip(cx.remainder())
-        .map(|(h, v)| f16_le([h[0], h[1]]) * v)
-        .sum();
+    let tail: f32 =
+        cw.remainder().chunks_exact(2).zip(cx.remainder()).map(|(h, v)| f16_le([h[0], h[1]]) * v).sum();
     for (h, v) in cw.zip(cx) {
         for l in 0..LANES {
             acc[l] += f16_le([h[2 * l], h[2 * l + 1]]) * v[l];

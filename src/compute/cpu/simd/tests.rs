@@ -35,7 +35,10 @@ const LENGTHS: [usize; 5] = [32, 64, 384, 1536, 4096];
 const FLOAT_LENGTHS: [usize; 9] = [0, 1, 7, 31, 32, 64, 384, 1536, 4096];
 
 fn close(got: f32, want: f32, scale: f32, what: &str) {
-    assert!((got - want).abs() <= 1e-5 * scale.max(f32::MIN_POSITIVE), "{what}: {got} vs {want} (scale {scale})");
+    assert!(
+        (got - want).abs() <= 1e-5 * scale.max(f32::MIN_POSITIVE),
+        "{what}: {got} vs {want} (scale {scale})"
+    );
 }
 
 fn fast_sets() -> Vec<&'static Kernels> {
@@ -48,7 +51,8 @@ fn fast_sets() -> Vec<&'static Kernels> {
 fn best_is_the_last_available() {
     assert_eq!(best().name, available().last().unwrap().name);
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c") {
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
+    {
         assert_eq!(best().name, "avx2");
     }
 }
@@ -63,7 +67,12 @@ fn dot_f32_matches_portable() {
             close((k.dot_f32)(&a, &b), portable::dot_f32(&a, &b), scale, &format!("{} f32 n={n}", k.name));
             // Unaligned starts.
             if n > 2 {
-                close((k.dot_f32)(&a[1..], &b[2..]), portable::dot_f32(&a[1..n - 1], &b[2..]), scale, "f32 offset");
+                close(
+                    (k.dot_f32)(&a[1..], &b[2..]),
+                    portable::dot_f32(&a[1..n - 1], &b[2..]),
+                    scale,
+                    "f32 offset",
+                );
             }
         }
     }
@@ -77,7 +86,12 @@ fn dot_f16_matches_portable() {
             let w: Vec<u8> = r.vec(n).iter().flat_map(|v| to_f16_le(*v)).collect();
             let x = r.vec(n);
             let scale: f32 = w.chunks(2).zip(&x).map(|(h, v)| (f16_le([h[0], h[1]]) * v).abs()).sum();
-            close((k.dot_f16_f32)(&w, &x), portable::dot_f16_f32(&w, &x), scale, &format!("{} f16 n={n}", k.name));
+            close(
+                (k.dot_f16_f32)(&w, &x),
+                portable::dot_f16_f32(&w, &x),
+                scale,
+                &format!("{} f16 n={n}", k.name),
+            );
             if n > 1 {
                 // The same weight at an odd address.
                 let mut buf = vec![0u8];
@@ -153,14 +167,22 @@ fn dot_q4_0_matches_portable() {
         for n in LENGTHS {
             for unit in [true, false] {
                 let w: Vec<BlockQ4_0> = (0..n / QK)
-                    .map(|_| BlockQ4_0 { d: to_f16_le(if unit { 1.0 } else { r.f() }), qs: nibble_bytes(&mut r) })
+                    .map(|_| BlockQ4_0 {
+                        d: to_f16_le(if unit { 1.0 } else { r.f() }),
+                        qs: nibble_bytes(&mut r),
+                    })
                     .collect();
                 let x = q8_blocks(&mut r, n, -127, unit);
                 let (got, want) = ((k.dot_q4_0)(&w, &x), portable::dot_q4_0(&w, &x));
                 if unit {
                     assert_eq!(got, want, "{} q4_0 exact n={n}", k.name);
                 } else {
-                    close(got, want, abs_scale(&deq(Q4_0, &w), &deq(Q8_0, &x)), &format!("{} q4_0 n={n}", k.name));
+                    close(
+                        got,
+                        want,
+                        abs_scale(&deq(Q4_0, &w), &deq(Q8_0, &x)),
+                        &format!("{} q4_0 n={n}", k.name),
+                    );
                 }
             }
         }
@@ -176,7 +198,8 @@ fn dot_q4_1_matches_portable() {
             for unit in [true, false] {
                 let w: Vec<BlockQ4_1> = (0..n / QK)
                     .map(|_| {
-                        let (d, m) = if unit { (1.0, (r.next_u32() % 7) as f32 - 3.0) } else { (r.f(), r.f()) };
+                        let (d, m) =
+                            if unit { (1.0, (r.next_u32() % 7) as f32 - 3.0) } else { (r.f(), r.f()) };
                         BlockQ4_1 { d: to_f16_le(d), m: to_f16_le(m), qs: nibble_bytes(&mut r) }
                     })
                     .collect();
@@ -185,7 +208,12 @@ fn dot_q4_1_matches_portable() {
                 if unit {
                     assert_eq!(got, want, "{} q4_1 exact n={n}", k.name);
                 } else {
-                    close(got, want, abs_scale(&deq(Q4_1, &w), &deq(Q8_1, &x)), &format!("{} q4_1 n={n}", k.name));
+                    close(
+                        got,
+                        want,
+                        abs_scale(&deq(Q4_1, &w), &deq(Q8_1, &x)),
+                        &format!("{} q4_1 n={n}", k.name),
+                    );
                 }
             }
         }
@@ -198,12 +226,14 @@ fn portable_quant_dots_match_dequantized_math() {
     use crate::quant::GgmlType::{Q4_0, Q4_1, Q8_0, Q8_1};
     let mut r = Rng::new(6);
     let n = 384;
-    let dotf = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (*x as f64) * (*y as f64)).sum::<f64>() as f32;
+    let dotf =
+        |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (*x as f64) * (*y as f64)).sum::<f64>() as f32;
     let w = q8_blocks(&mut r, n, -128, false);
     let x = q8_blocks(&mut r, n, -127, false);
     let (wf, xf) = (deq(Q8_0, &w), deq(Q8_0, &x));
     close(portable::dot_q8_0(&w, &x), dotf(&wf, &xf), abs_scale(&wf, &xf), "q8_0 vs f32");
-    let w4: Vec<BlockQ4_0> = (0..n / QK).map(|_| BlockQ4_0 { d: to_f16_le(r.f()), qs: nibble_bytes(&mut r) }).collect();
+    let w4: Vec<BlockQ4_0> =
+        (0..n / QK).map(|_| BlockQ4_0 { d: to_f16_le(r.f()), qs: nibble_bytes(&mut r) }).collect();
     let wf = deq(Q4_0, &w4);
     close(portable::dot_q4_0(&w4, &x), dotf(&wf, &xf), abs_scale(&wf, &xf), "q4_0 vs f32");
     let w41: Vec<BlockQ4_1> = (0..n / QK)

@@ -13,7 +13,8 @@ use core::arch::x86_64::*;
 
 /// The AVX2 kernel set, or `None` when this CPU lacks AVX2, FMA or F16C.
 pub fn kernels() -> Option<Kernels> {
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c") {
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
+    {
         Some(Kernels {
             name: "avx2",
             dot_f32: |a, b| unsafe { dot_f32(a, b) },
