@@ -67,17 +67,38 @@ pub fn matmul(
             GgmlType::Q8_0 => {
                 let xq = quantize_rows(x, BlockQ8_0::quantize);
                 let wb = as_blocks::<BlockQ8_0>(w);
-                tiled(&mut out, m, n, |i, j| (kern.dot_q8_0)(&wb[j * kb..][..kb], &xq[i * kb..][..kb]));
+                let xr = |i: usize| &xq[i * kb..][..kb];
+                tiled4(
+                    &mut out,
+                    m,
+                    n,
+                    |i, j| (kern.dot_q8_0)(&wb[j * kb..][..kb], xr(i)),
+                    |i, j| (kern.dot4_q8_0)(&wb[j * kb..][..kb], [xr(i), xr(i + 1), xr(i + 2), xr(i + 3)]),
+                );
             }
             GgmlType::Q4_0 => {
                 let xq = quantize_rows(x, BlockQ8_0::quantize);
                 let wb = as_blocks::<BlockQ4_0>(w);
-                tiled(&mut out, m, n, |i, j| (kern.dot_q4_0)(&wb[j * kb..][..kb], &xq[i * kb..][..kb]));
+                let xr = |i: usize| &xq[i * kb..][..kb];
+                tiled4(
+                    &mut out,
+                    m,
+                    n,
+                    |i, j| (kern.dot_q4_0)(&wb[j * kb..][..kb], xr(i)),
+                    |i, j| (kern.dot4_q4_0)(&wb[j * kb..][..kb], [xr(i), xr(i + 1), xr(i + 2), xr(i + 3)]),
+                );
             }
             GgmlType::Q4_1 => {
                 let xq = quantize_rows(x, BlockQ8_1::quantize);
                 let wb = as_blocks::<BlockQ4_1>(w);
-                tiled(&mut out, m, n, |i, j| (kern.dot_q4_1)(&wb[j * kb..][..kb], &xq[i * kb..][..kb]));
+                let xr = |i: usize| &xq[i * kb..][..kb];
+                tiled4(
+                    &mut out,
+                    m,
+                    n,
+                    |i, j| (kern.dot_q4_1)(&wb[j * kb..][..kb], xr(i)),
+                    |i, j| (kern.dot4_q4_1)(&wb[j * kb..][..kb], [xr(i), xr(i + 1), xr(i + 2), xr(i + 3)]),
+                );
             }
             GgmlType::F16 | GgmlType::Q8_1 => via_f32_rows(kern, &mut out, x, m, k, wty, w, n)?,
         }
@@ -103,6 +124,34 @@ fn tiled(out: &mut [f32], m: usize, n: usize, dot: impl Fn(usize, usize) -> f32)
         for j in 0..n {
             for i in i0..i1 {
                 out[i * n + j] = dot(i, j);
+            }
+        }
+    }
+}
+
+/// As [`tiled`], four activation rows per kernel call where the tile has four left.
+#[inline(always)]
+fn tiled4(
+    out: &mut [f32],
+    m: usize,
+    n: usize,
+    dot: impl Fn(usize, usize) -> f32,
+    dot4: impl Fn(usize, usize) -> [f32; 4],
+) {
+    for i0 in (0..m).step_by(ROW_TILE) {
+        let i1 = (i0 + ROW_TILE).min(m);
+        for j in 0..n {
+            let mut i = i0;
+            while i + 4 <= i1 {
+                let r = dot4(i, j);
+                for (u, v) in r.into_iter().enumerate() {
+                    out[(i + u) * n + j] = v;
+                }
+                i += 4;
+            }
+            while i < i1 {
+                out[i * n + j] = dot(i, j);
+                i += 1;
             }
         }
     }

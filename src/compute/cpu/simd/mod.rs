@@ -24,6 +24,11 @@ pub struct Kernels {
     pub dot_q8_0: fn(&[BlockQ8_0], &[BlockQ8_0]) -> f32,
     pub dot_q4_0: fn(&[BlockQ4_0], &[BlockQ8_0]) -> f32,
     pub dot_q4_1: fn(&[BlockQ4_1], &[BlockQ8_1]) -> f32,
+    /// One weight row against four activation rows at once (the weight block is loaded and
+    /// unpacked once for all four); each result equals the single-row kernel's.
+    pub dot4_q8_0: fn(&[BlockQ8_0], [&[BlockQ8_0]; 4]) -> [f32; 4],
+    pub dot4_q4_0: fn(&[BlockQ4_0], [&[BlockQ8_0]; 4]) -> [f32; 4],
+    pub dot4_q4_1: fn(&[BlockQ4_1], [&[BlockQ8_1]; 4]) -> [f32; 4],
 }
 
 static PORTABLE: Kernels = Kernels {
@@ -33,6 +38,9 @@ static PORTABLE: Kernels = Kernels {
     dot_q8_0: portable::dot_q8_0,
     dot_q4_0: portable::dot_q4_0,
     dot_q4_1: portable::dot_q4_1,
+    dot4_q8_0: |w, x| x.map(|x| portable::dot_q8_0(w, x)),
+    dot4_q4_0: |w, x| x.map(|x| portable::dot_q4_0(w, x)),
+    dot4_q4_1: |w, x| x.map(|x| portable::dot_q4_1(w, x)),
 };
 
 /// The plain-Rust reference kernels.

@@ -246,3 +246,48 @@ fn portable_quant_dots_match_dequantized_math() {
     let want = dotf(&wf, &xf);
     assert!((got - want).abs() <= 1e-3 * abs_scale(&wf, &xf), "q4_1 vs f32: {got} vs {want}");
 }
+
+#[test]
+fn four_row_kernels_match_single_row_portable() {
+    use crate::quant::GgmlType::{Q4_0, Q4_1, Q8_0, Q8_1};
+    let mut r = Rng::new(7);
+    for k in fast_sets() {
+        for n in LENGTHS {
+            for unit in [true, false] {
+                let check = |got: [f32; 4], want: [f32; 4], scales: [f32; 4], what: &str| {
+                    for u in 0..4 {
+                        if unit {
+                            assert_eq!(got[u], want[u], "{} {what} exact n={n} row {u}", k.name);
+                        } else {
+                            close(got[u], want[u], scales[u], &format!("{} {what} n={n} row {u}", k.name));
+                        }
+                    }
+                };
+                let xs: Vec<Vec<BlockQ8_0>> = (0..4).map(|_| q8_blocks(&mut r, n, -127, unit)).collect();
+                let x4 = [&xs[0][..], &xs[1][..], &xs[2][..], &xs[3][..]];
+                let w = q8_blocks(&mut r, n, -128, unit);
+                let sc = x4.map(|x| abs_scale(&deq(Q8_0, &w), &deq(Q8_0, x)));
+                check((k.dot4_q8_0)(&w, x4), x4.map(|x| portable::dot_q8_0(&w, x)), sc, "dot4 q8_0");
+                let w: Vec<BlockQ4_0> = (0..n / QK)
+                    .map(|_| BlockQ4_0 {
+                        d: to_f16_le(if unit { 1.0 } else { r.f() }),
+                        qs: nibble_bytes(&mut r),
+                    })
+                    .collect();
+                let sc = x4.map(|x| abs_scale(&deq(Q4_0, &w), &deq(Q8_0, x)));
+                check((k.dot4_q4_0)(&w, x4), x4.map(|x| portable::dot_q4_0(&w, x)), sc, "dot4 q4_0");
+                let xs: Vec<Vec<BlockQ8_1>> = (0..4).map(|_| q8_1_blocks(&mut r, n, unit)).collect();
+                let x4 = [&xs[0][..], &xs[1][..], &xs[2][..], &xs[3][..]];
+                let w: Vec<BlockQ4_1> = (0..n / QK)
+                    .map(|_| {
+                        let (d, m) =
+                            if unit { (1.0, (r.next_u32() % 7) as f32 - 3.0) } else { (r.f(), r.f()) };
+                        BlockQ4_1 { d: to_f16_le(d), m: to_f16_le(m), qs: nibble_bytes(&mut r) }
+                    })
+                    .collect();
+                let sc = x4.map(|x| abs_scale(&deq(Q4_1, &w), &deq(Q8_1, x)));
+                check((k.dot4_q4_1)(&w, x4), x4.map(|x| portable::dot_q4_1(&w, x)), sc, "dot4 q4_1");
+            }
+        }
+    }
+}

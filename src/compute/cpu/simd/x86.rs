@@ -22,6 +22,9 @@ pub fn kernels() -> Option<Kernels> {
             dot_q8_0: |w, x| unsafe { dot_q8_0(w, x) },
             dot_q4_0: |w, x| unsafe { dot_q4_0(w, x) },
             dot_q4_1: |w, x| unsafe { dot_q4_1(w, x) },
+            dot4_q8_0: |w, x| unsafe { dot4_q8_0(w, x) },
+            dot4_q4_0: |w, x| unsafe { dot4_q4_0(w, x) },
+            dot4_q4_1: |w, x| unsafe { dot4_q4_1(w, x) },
         })
     } else {
         None
@@ -156,4 +159,76 @@ unsafe fn dot_q4_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
         offs += h2f(a.m) * h2f(b.s);
     }
     hsum(acc) + offs
+}
+
+/// The four activation rows cut to a common block count with the weight row.
+#[inline(always)]
+fn common<'a, W, X>(w: &'a [W], x: [&'a [X]; 4]) -> (&'a [W], [&'a [X]; 4]) {
+    let nb = x.iter().fold(w.len(), |n, x| n.min(x.len()));
+    (&w[..nb], x.map(|x| &x[..nb]))
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn hsum4(acc: [__m256; 4]) -> [f32; 4] {
+    [hsum(acc[0]), hsum(acc[1]), hsum(acc[2]), hsum(acc[3])]
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot4_q8_0(w: &[BlockQ8_0], x: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+    let (w, x) = common(w, x);
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_ps(); 4];
+    for (b, a) in w.iter().enumerate() {
+        let q = load32(&a.qs);
+        let aq = _mm256_sign_epi8(q, q);
+        let dw = h2f(a.d);
+        for (acc, x) in acc.iter_mut().zip(x) {
+            let xb = &x[b];
+            let p16 = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(load32(&xb.qs), q));
+            let p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+            *acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(xb.d)), p, *acc);
+        }
+    }
+    hsum4(acc)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot4_q4_0(w: &[BlockQ4_0], x: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+    let (w, x) = common(w, x);
+    let (ones, eight) = (_mm256_set1_epi16(1), _mm256_set1_epi8(8));
+    let mut acc = [_mm256_setzero_ps(); 4];
+    for (b, a) in w.iter().enumerate() {
+        let q = _mm256_sub_epi8(nibbles(&a.qs), eight);
+        let aq = _mm256_sign_epi8(q, q);
+        let dw = h2f(a.d);
+        for (acc, x) in acc.iter_mut().zip(x) {
+            let xb = &x[b];
+            let p16 = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(load32(&xb.qs), q));
+            let p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+            *acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(xb.d)), p, *acc);
+        }
+    }
+    hsum4(acc)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot4_q4_1(w: &[BlockQ4_1], x: [&[BlockQ8_1]; 4]) -> [f32; 4] {
+    let (w, x) = common(w, x);
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut offs = [0f32; 4];
+    for (b, a) in w.iter().enumerate() {
+        let q = nibbles(&a.qs);
+        let (dw, mw) = (h2f(a.d), h2f(a.m));
+        for ((acc, offs), x) in acc.iter_mut().zip(offs.iter_mut()).zip(x) {
+            let xb = &x[b];
+            let p16 = _mm256_maddubs_epi16(q, load32(&xb.qs));
+            let p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+            *acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(xb.d)), p, *acc);
+            *offs += mw * h2f(xb.s);
+        }
+    }
+    let s = hsum4(acc);
+    [s[0] + offs[0], s[1] + offs[1], s[2] + offs[2], s[3] + offs[3]]
 }
