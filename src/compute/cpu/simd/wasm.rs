@@ -8,7 +8,17 @@ use crate::quant::{f16_le, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1};
 use core::arch::wasm32::*;
 
 pub fn kernels() -> Option<Kernels> {
-    Some(Kernels { name: "simd128", dot_f32, dot_f16_f32, dot_q8_0, dot_q4_0, dot_q4_1 })
+    Some(Kernels {
+        name: "simd128",
+        dot_f32,
+        dot_f16_f32,
+        dot_q8_0,
+        dot_q4_0,
+        dot_q4_1,
+        dot4_q8_0: |w, x| x.map(|x| dot_q8_0(w, x)),
+        dot4_q4_0: |w, x| x.map(|x| dot_q4_0(w, x)),
+        dot4_q4_1: |w, x| x.map(|x| dot_q4_1(w, x)),
+    })
 }
 
 #[inline(always)]
