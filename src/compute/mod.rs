@@ -10,6 +10,8 @@
 //! Weights are `[rows, cols]` = `[out_features, in_features]` as GGUF stores them (ne0 = cols),
 //! and stay in their file type (F32, F16, Q8_0, Q4_0, Q4_1); kernels dequantize on the fly.
 
+pub mod cpu;
+
 use crate::error::{AttuneError, Result};
 use crate::quant::GgmlType;
 use std::future::Future;

@@ -1,0 +1,33 @@
+//! `cargo test --release --lib compute::cpu::bench -- --ignored --nocapture`: GFLOP/s of the
+//! embedder-sized matmul (m = 128, k = 384, n = 1536) per weight type and kernel set.
+
+use super::matmul::matmul;
+use super::simd;
+use super::simd::tests::Rng;
+use crate::quant::{quantize, GgmlType};
+use std::time::Instant;
+
+#[test]
+#[ignore]
+fn matmul_gflops() {
+    let (m, k, n) = (128, 384, 1536);
+    let mut r = Rng::new(99);
+    let x = r.vec(m * k);
+    let wv = r.vec(n * k);
+    for ty in [GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1] {
+        let w = quantize(ty, &wv).unwrap();
+        for kern in simd::available() {
+            let run = || matmul(kern, &x, m, k, ty, &w, n, None).unwrap();
+            std::hint::black_box(run());
+            let t = Instant::now();
+            let mut iters = 0;
+            while t.elapsed().as_secs_f64() < 0.5 {
+                std::hint::black_box(run());
+                iters += 1;
+            }
+            let secs = t.elapsed().as_secs_f64() / iters as f64;
+            let gflops = 2.0 * (m * k * n) as f64 / secs / 1e9;
+            println!("{:5} {:9} {:7.2} ms  {:6.1} GFLOP/s", ty.name(), kern.name, secs * 1e3, gflops);
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! `x[m, k] · w[n, k]ᵀ + bias` with the weight in its file type.
+//!
+//! Q8_0 / Q4_0 weights: each activation row is quantized once to Q8_0 and every 32-block is an
+//! exact integer dot times the two scales. Q4_1 weights pair with Q8_1 activations, whose
+//! `s = d·Σq` folds in the weight minimum. F32 weights use an f32 dot in place; F16 weights use
+//! the f16·f32 kernel for a few rows, else each weight row is converted once per tile of
+//! activation rows (as is any other type, e.g. Q8_1).
+//!
+//! Loop order: activation rows are taken in tiles of [`ROW_TILE`]; for each tile every weight
+//! row is streamed once and dotted against all rows of the tile while it sits in L1.
+
+use super::simd::Kernels;
+use crate::error::{AttuneError, Result};
+use crate::quant::{as_blocks, dequantize, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1, GgmlType, QK};
+
+/// Activation rows dotted against one weight row before moving to the next weight row.
+pub const ROW_TILE: usize = 32;
+/// Below this many activation rows F16 weights are dotted directly instead of converted.
+const F16_DIRECT_ROWS: usize = 4;
+
+/// Computes `x · wᵀ (+ bias)`: `x` is `[m, k]` f32, `w` is `n` rows of `k` elements of `wty`
+/// (raw file bytes), `bias` has `n` values. Returns `[m, n]`.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    kern: &Kernels,
+    x: &[f32],
+    m: usize,
+    k: usize,
+    wty: GgmlType,
+    w: &[u8],
+    n: usize,
+    bias: Option<&[f32]>,
+) -> Result<Vec<f32>> {
+    let bad = |msg: String| Err(AttuneError::InvalidArgument(format!("matmul: {msg}")));
+    if m.checked_mul(k) != Some(x.len()) {
+        return bad(format!("x has {} values, not {m} x {k}", x.len()));
+    }
+    if k % wty.block_elems() != 0 {
+        return bad(format!(
+            "k = {k} is not a multiple of the {} block size {}",
+            wty.name(),
+            wty.block_elems()
+        ));
+    }
+    let row_bytes = wty.bytes_for(k)?;
+    if row_bytes.checked_mul(n) != Some(w.len()) {
+        return bad(format!("weight has {} bytes, not {n} rows of {k} {}", w.len(), wty.name()));
+    }
+    if let Some(b) = bias {
+        if b.len() != n {
+            return bad(format!("bias has {} values, expected {n}", b.len()));
+        }
+    }
+    let out_len = m.checked_mul(n).ok_or_else(|| AttuneError::InputTooLarge("matmul output".into()))?;
+    let mut out = vec![0f32; out_len];
+    if out_len > 0 {
+        let kb = k / QK;
+        match wty {
+            GgmlType::F32 => match bytemuck::try_cast_slice::<u8, f32>(w) {
+                Ok(wf) => tiled(&mut out, m, n, |i, j| (kern.dot_f32)(&x[i * k..][..k], &wf[j * k..][..k])),
+                // A weight not 4-byte aligned in the file: convert row by row instead.
+                Err(_) => via_f32_rows(kern, &mut out, x, m, k, wty, w, n)?,
+            },
+            GgmlType::F16 if m < F16_DIRECT_ROWS => tiled(&mut out, m, n, |i, j| {
+                (kern.dot_f16_f32)(&w[j * row_bytes..][..row_bytes], &x[i * k..][..k])
+            }),
+            GgmlType::Q8_0 => {
+                let xq = quantize_rows(x, BlockQ8_0::quantize);
+                let wb = as_blocks::<BlockQ8_0>(w);
+                let xr = |i: usize| &xq[i * kb..][..kb];
+                tiled4(
+                    &mut out,
+                    m,
+                    n,
+                    |i, j| (kern.dot_q8_0)(&wb[j * kb..][..kb], xr(i)),
+                    |i, j| (kern.dot4_q8_0)(&wb[j * kb..][..kb], [xr(i), xr(i + 1), xr(i + 2), xr(i + 3)]),
+                );
+            }
+            GgmlType::Q4_0 => {
+                let xq = quantize_rows(x, BlockQ8_0::quantize);
+                let wb = as_blocks::<BlockQ4_0>(w);
+                let xr = |i: usize| &xq[i * kb..][..kb];
+                tiled4(
+                    &mut out,
+                    m,
+                    n,
+                    |i, j| (kern.dot_q4_0)(&wb[j * kb..][..kb], xr(i)),
+                    |i, j| (kern.dot4_q4_0)(&wb[j * kb..][..kb], [xr(i), xr(i + 1), xr(i + 2), xr(i + 3)]),
+                );
+            }
+            GgmlType::Q4_1 => {
+                let xq = quantize_rows(x, BlockQ8_1::quantize);
+                let wb = as_blocks::<BlockQ4_1>(w);
+                let xr = |i: usize| &xq[i * kb..][..kb];
+                tiled4(
+                    &mut out,
+                    m,
+                    n,
+                    |i, j| (kern.dot_q4_1)(&wb[j * kb..][..kb], xr(i)),
+                    |i, j| (kern.dot4_q4_1)(&wb[j * kb..][..kb], [xr(i), xr(i + 1), xr(i + 2), xr(i + 3)]),
+                );
+            }
+            GgmlType::F16 | GgmlType::Q8_1 => via_f32_rows(kern, &mut out, x, m, k, wty, w, n)?,
+        }
+    }
+    if let Some(b) = bias {
+        for row in out.chunks_exact_mut(n.max(1)) {
+            row.iter_mut().zip(b).for_each(|(o, b)| *o += b);
+        }
+    }
+    Ok(out)
+}
+
+/// Quantizes `x` (a multiple of 32 values) into blocks.
+pub fn quantize_rows<B>(x: &[f32], f: fn(&[f32; QK]) -> B) -> Vec<B> {
+    x.chunks_exact(QK).map(|c| f(c.try_into().expect("chunks_exact yields QK values"))).collect()
+}
+
+/// `out[i, j] = dot(i, j)`, tiles of activation rows outside, weight rows inside.
+#[inline(always)]
+fn tiled(out: &mut [f32], m: usize, n: usize, dot: impl Fn(usize, usize) -> f32) {
+    for i0 in (0..m).step_by(ROW_TILE) {
+        let i1 = (i0 + ROW_TILE).min(m);
+        for j in 0..n {
+            for i in i0..i1 {
+                out[i * n + j] = dot(i, j);
+            }
+        }
+    }
+}
+
+/// As [`tiled`], four activation rows per kernel call where the tile has four left.
+#[inline(always)]
+fn tiled4(
+    out: &mut [f32],
+    m: usize,
+    n: usize,
+    dot: impl Fn(usize, usize) -> f32,
+    dot4: impl Fn(usize, usize) -> [f32; 4],
+) {
+    for i0 in (0..m).step_by(ROW_TILE) {
+        let i1 = (i0 + ROW_TILE).min(m);
+        for j in 0..n {
+            let mut i = i0;
+            while i + 4 <= i1 {
+                let r = dot4(i, j);
+                for (u, v) in r.into_iter().enumerate() {
+                    out[(i + u) * n + j] = v;
+                }
+                i += 4;
+            }
+            while i < i1 {
+                out[i * n + j] = dot(i, j);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Any weight type: each weight row is dequantized to f32 once per tile of activation rows.
+#[allow(clippy::too_many_arguments)]
+fn via_f32_rows(
+    kern: &Kernels,
+    out: &mut [f32],
+    x: &[f32],
+    m: usize,
+    k: usize,
+    wty: GgmlType,
+    w: &[u8],
+    n: usize,
+) -> Result<()> {
+    let row_bytes = wty.bytes_for(k)?;
+    let mut row = vec![0f32; k];
+    for i0 in (0..m).step_by(ROW_TILE) {
+        let i1 = (i0 + ROW_TILE).min(m);
+        for j in 0..n {
+            dequantize(wty, &w[j * row_bytes..][..row_bytes], &mut row)?;
+            for i in i0..i1 {
+                out[i * n + j] = (kern.dot_f32)(&x[i * k..][..k], &row);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Row-wise and elementwise ops on host f32 matrices. Shapes are validated by the backend
+//! before these run; here the functions only rely on `x.len() == rows * cols`.
+
+use crate::error::{AttuneError, Result};
+
+fn invalid<T>(msg: String) -> Result<T> {
+    Err(AttuneError::InvalidArgument(msg))
+}
+
+/// Numerically stable softmax in place (subtracts the max). An empty slice is left as is;
+/// a row of `-inf` everywhere becomes all zeros rather than NaN.
+pub fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        x.iter_mut().for_each(|v| *v = 0.0);
+        return;
+    }
+    let mut sum = 0f32;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    x.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// Sum of a slice with eight independent partial sums (vectorizes, and rounds less than a
+/// single running sum).
+#[inline]
+fn sum8(x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let c = x.chunks_exact(8);
+    let tail: f32 = c.remainder().iter().sum();
+    for ch in c {
+        for l in 0..8 {
+            acc[l] += ch[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Sum of squares, same lane layout as [`sum8`].
+#[inline]
+fn sum_sq8(x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let c = x.chunks_exact(8);
+    let tail: f32 = c.remainder().iter().map(|v| v * v).sum();
+    for ch in c {
+        for l in 0..8 {
+            acc[l] += ch[l] * ch[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `a + b`, same lengths.
+pub fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
+    a.iter().zip(b).map(|(x, y)| x + y).collect()
+}
+
+/// Layer normalization of each `cols`-wide row (two-pass mean and biased variance in f32),
+/// then `* gamma + beta`.
+pub fn layer_norm(x: &[f32], cols: usize, gamma: &[f32], beta: &[f32], eps: f32) -> Result<Vec<f32>> {
+    if gamma.len() != cols || beta.len() != cols {
+        return invalid(format!(
+            "layer_norm: gamma has {} and beta {} values for rows of {cols}",
+            gamma.len(),
+            beta.len()
+        ));
+    }
+    if !(eps >= 0.0 && eps.is_finite()) {
+        return invalid(format!("layer_norm: eps {eps} must be finite and >= 0"));
+    }
+    let mut out = vec![0f32; x.len()];
+    if cols == 0 {
+        return Ok(out);
+    }
+    let mut centered = vec![0f32; cols];
+    for (row, o) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
+        let mean = sum8(row) / cols as f32;
+        centered.iter_mut().zip(row).for_each(|(c, v)| *c = v - mean);
+        let var = sum_sq8(&centered) / cols as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        for (((o, c), g), b) in o.iter_mut().zip(&centered).zip(gamma).zip(beta) {
+            *o = c * inv * g + b;
+        }
+    }
+    Ok(out)
+}
+
+/// GELU, the exact form: `x/2 · (1 + erf(x/√2))`.
+#[inline]
+pub fn gelu_scalar(x: f32) -> f32 {
+    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// GELU of every element in place.
+pub fn gelu(x: &mut [f32]) {
+    x.iter_mut().for_each(|v| *v = gelu_scalar(*v));
+}
+
+/// Mean of the first `lens[b]` rows of each `seq`-row sequence: `[lens.len() * seq, d]` →
+/// `[lens.len(), d]`. The caller has checked the shape and that `lens[b] <= seq`.
+pub fn mean_pool(x: &[f32], d: usize, seq: usize, lens: &[u32]) -> Vec<f32> {
+    let mut out = vec![0f32; lens.len() * d];
+    if d == 0 {
+        return out;
+    }
+    for (b, (o, &len)) in out.chunks_exact_mut(d).zip(lens).enumerate() {
+        let len = len as usize;
+        if len == 0 {
+            continue;
+        }
+        for row in x[b * seq * d..][..len * d].chunks_exact(d) {
+            o.iter_mut().zip(row).for_each(|(o, v)| *o += v);
+        }
+        let inv = 1.0 / len as f32;
+        o.iter_mut().for_each(|v| *v *= inv);
+    }
+    out
+}
+
+/// Scales every `cols`-wide row to unit L2 norm in place; a zero row stays zero.
+pub fn l2_normalize(x: &mut [f32], cols: usize) {
+    if cols == 0 {
+        return;
+    }
+    for row in x.chunks_exact_mut(cols) {
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|v| *v /= norm);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Dot-product kernels, one set per instruction set, chosen once at runtime.
+//!
+//! [`best`] is what the backend uses; [`available`] lists every set this machine can run so
+//! tests and benchmarks can compare them against [`portable`].
+
+pub mod portable;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use crate::quant::{BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1};
+use std::sync::OnceLock;
+
+/// One instruction set's dot kernels. Operands have equal lengths (a longer one is truncated);
+/// quantized weights are the first operand, activations the second (Q8 activations are in
+/// [-127, 127], as [`BlockQ8_0::quantize`] makes them).
+#[derive(Clone, Copy, Debug)]
+pub struct Kernels {
+    pub name: &'static str,
+    pub dot_f32: fn(&[f32], &[f32]) -> f32,
+    /// Little-endian f16 bytes · f32.
+    pub dot_f16_f32: fn(&[u8], &[f32]) -> f32,
+    pub dot_q8_0: fn(&[BlockQ8_0], &[BlockQ8_0]) -> f32,
+    pub dot_q4_0: fn(&[BlockQ4_0], &[BlockQ8_0]) -> f32,
+    pub dot_q4_1: fn(&[BlockQ4_1], &[BlockQ8_1]) -> f32,
+    /// One weight row against four activation rows at once (the weight block is loaded and
+    /// unpacked once for all four); each result equals the single-row kernel's.
+    pub dot4_q8_0: fn(&[BlockQ8_0], [&[BlockQ8_0]; 4]) -> [f32; 4],
+    pub dot4_q4_0: fn(&[BlockQ4_0], [&[BlockQ8_0]; 4]) -> [f32; 4],
+    pub dot4_q4_1: fn(&[BlockQ4_1], [&[BlockQ8_1]; 4]) -> [f32; 4],
+}
+
+static PORTABLE: Kernels = Kernels {
+    name: "portable",
+    dot_f32: portable::dot_f32,
+    dot_f16_f32: portable::dot_f16_f32,
+    dot_q8_0: portable::dot_q8_0,
+    dot_q4_0: portable::dot_q4_0,
+    dot_q4_1: portable::dot_q4_1,
+    dot4_q8_0: |w, x| x.map(|x| portable::dot_q8_0(w, x)),
+    dot4_q4_0: |w, x| x.map(|x| portable::dot_q4_0(w, x)),
+    dot4_q4_1: |w, x| x.map(|x| portable::dot_q4_1(w, x)),
+};
+
+/// The plain-Rust reference kernels.
+pub fn portable() -> &'static Kernels {
+    &PORTABLE
+}
+
+/// The fastest kernel set this machine supports (detected once, then cached).
+pub fn best() -> &'static Kernels {
+    static BEST: OnceLock<&'static Kernels> = OnceLock::new();
+    BEST.get_or_init(|| available().last().copied().unwrap_or(&PORTABLE))
+}
+
+/// Every kernel set usable here, slowest (portable) first.
+pub fn available() -> Vec<&'static Kernels> {
+    static SIMD: OnceLock<Option<Kernels>> = OnceLock::new();
+    let mut all = vec![&PORTABLE];
+    if let Some(k) = SIMD.get_or_init(simd_kernels) {
+        all.push(k);
+    }
+    all
+}
+
+#[allow(unreachable_code)]
+fn simd_kernels() -> Option<Kernels> {
+    #[cfg(target_arch = "x86_64")]
+    return x86::kernels();
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return wasm::kernels();
+    None
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

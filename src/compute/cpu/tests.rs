@@ -1,0 +1,480 @@
+//! Each op against a naive scalar implementation (f64 accumulation) on small random inputs,
+//! for every kernel set this machine has; error cases must return `Err`, never panic.
+
+use super::simd::tests::Rng;
+use super::*;
+use crate::compute::SharedBytes;
+use crate::quant::{quantize, BlockQ8_0, BlockQ8_1, GgmlType, QK};
+use std::sync::Arc;
+
+fn backends() -> Vec<CpuBackend> {
+    simd::available().into_iter().map(CpuBackend::with_kernels).collect()
+}
+
+/// A weight source over `quantize(ty, data)`, placed `offset` bytes into a shared buffer.
+fn source(ty: GgmlType, rows: usize, cols: usize, data: &[f32], offset: usize) -> WeightSource {
+    let mut bytes = vec![0xAAu8; offset];
+    bytes.extend(quantize(ty, data).unwrap());
+    bytes.extend([0x55u8; 7]); // trailing bytes of the "file"
+    let bytes: SharedBytes = Arc::new(bytes);
+    WeightSource { name: format!("w.{}", ty.name()), dtype: ty, rows, cols, bytes, offset }
+}
+
+fn dequantized(ty: GgmlType, data: &[f32]) -> Vec<f32> {
+    let q = quantize(ty, data).unwrap();
+    let mut out = vec![0f32; data.len()];
+    crate::quant::dequantize(ty, &q, &mut out).unwrap();
+    out
+}
+
+/// Naive `x · wᵀ + b` in f64; also returns Σ|x||w| per output for tolerances.
+fn naive_matmul(
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    m: usize,
+    k: usize,
+    n: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let mut y = vec![0f32; m * n];
+    let mut mag = vec![0f32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let (mut s, mut a) = (0f64, 0f64);
+            for t in 0..k {
+                let p = x[i * k + t] as f64 * w[j * k + t] as f64;
+                s += p;
+                a += p.abs();
+            }
+            y[i * n + j] = (s + b.map_or(0.0, |b| b[j] as f64)) as f32;
+            mag[i * n + j] = a as f32 + b.map_or(0.0, |b| b[j].abs());
+        }
+    }
+    (y, mag)
+}
+
+fn read(be: &mut CpuBackend, t: Tensor) -> Vec<f32> {
+    pollster::block_on(be.read(t)).unwrap()
+}
+
+fn rel_l2(a: &[f32], b: &[f32]) -> f32 {
+    let num: f32 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+    let den: f32 = b.iter().map(|y| y * y).sum();
+    (num / den.max(f32::MIN_POSITIVE)).sqrt()
+}
+
+#[test]
+fn matmul_float_weights_match_naive() {
+    let mut r = Rng::new(10);
+    for mut be in backends() {
+        for &(m, k, n) in &[(1, 5, 3), (3, 37, 7), (4, 64, 9), (33, 96, 17), (40, 1, 2)] {
+            for ty in [GgmlType::F32, GgmlType::F16] {
+                // Offset 0 (aligned) and 3 (F32 rows not 4-byte aligned: the conversion path).
+                for offset in [0, 3] {
+                    let (x, wv, bv) = (r.vec(m * k), r.vec(n * k), r.vec(n));
+                    let w = be.weight(&source(ty, n, k, &wv, offset)).unwrap();
+                    let b = be.weight(&source(GgmlType::F32, 1, n, &bv, 0)).unwrap();
+                    let xt = be.input(&x, m, k).unwrap();
+                    let y = be.matmul(xt, w, Some(b)).unwrap();
+                    assert_eq!((y.rows, y.cols), (m, n));
+                    let got = read(&mut be, y);
+                    let (want, mag) = naive_matmul(&x, &dequantized(ty, &wv), Some(&bv), m, k, n);
+                    for (i, ((g, w), s)) in got.iter().zip(&want).zip(&mag).enumerate() {
+                        assert!(
+                            (g - w).abs() <= 1e-5 * s,
+                            "{} {} m{m} k{k} n{n} off{offset} [{i}] {g} vs {w}",
+                            be.kernels_name(),
+                            ty.name()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Quantized weights. Two checks:
+/// * exact math: against `dequant(w) · dequant(q8(x))` in f64 — only float summation order may
+///   differ, so 1e-5 of Σ|terms| (1e-3 for Q4_1, whose Q8_1 `s` is stored as f16);
+/// * quantization noise: against `dequant(w) · x` with unquantized x, relative L2 error ≤ 1 %.
+///   Q8 rounds each activation to within d/2 with d = amax/127 per 32-block; for uniform x
+///   (amax ≈ 1, σ ≈ 0.58) that noise is (1/127)/√12 / 0.58 ≈ 0.4 % of the signal, and the
+///   error of a dot product relative to its typical size is the same, so 1 % leaves margin.
+#[test]
+fn matmul_quantized_weights_match_naive() {
+    let mut r = Rng::new(11);
+    for mut be in backends() {
+        for &(m, k, n) in &[(1, 32, 3), (3, 96, 7), (37, 384, 17), (5, 64, 1)] {
+            for ty in [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_1] {
+                let (x, wv, bv) = (r.vec(m * k), r.vec(n * k), r.vec(n));
+                let w = be.weight(&source(ty, n, k, &wv, 5)).unwrap();
+                let b = be.weight(&source(GgmlType::F16, 1, n, &bv, 0)).unwrap();
+                let xt = be.input(&x, m, k).unwrap();
+                let y = be.matmul(xt, w, Some(b)).unwrap();
+                let got = read(&mut be, y);
+                let wd = dequantized(ty, &wv);
+                let bd = dequantized(GgmlType::F16, &bv);
+                let xq = match ty {
+                    GgmlType::Q8_0 | GgmlType::Q4_0 => dequantized(GgmlType::Q8_0, &x),
+                    GgmlType::Q4_1 => dequantized(GgmlType::Q8_1, &x),
+                    _ => x.clone(), // Q8_1 weights run as f32 rows against f32 activations
+                };
+                let tol = if ty == GgmlType::Q4_1 { 1e-3 } else { 1e-5 };
+                let (exact, mag) = naive_matmul(&xq, &wd, Some(&bd), m, k, n);
+                for (i, ((g, w), s)) in got.iter().zip(&exact).zip(&mag).enumerate() {
+                    assert!(
+                        (g - w).abs() <= tol * s,
+                        "{} {} m{m} k{k} n{n} [{i}] {g} vs {w}",
+                        be.kernels_name(),
+                        ty.name()
+                    );
+                }
+                let (ideal, _) = naive_matmul(&x, &wd, Some(&bd), m, k, n);
+                let e = rel_l2(&got, &ideal);
+                assert!(e <= 0.01, "{} {} activation quantization error {e}", be.kernels_name(), ty.name());
+            }
+        }
+    }
+}
+
+#[test]
+fn matmul_without_bias_and_empty_shapes() {
+    let mut be = CpuBackend::new();
+    let mut r = Rng::new(12);
+    let wv = r.vec(4 * 64);
+    let w = be.weight(&source(GgmlType::Q8_0, 4, 64, &wv, 0)).unwrap();
+    let x0 = be.input(&[], 0, 64).unwrap();
+    let y0 = be.matmul(x0, w, None).unwrap();
+    assert_eq!((y0.rows, y0.cols), (0, 4));
+    assert!(read(&mut be, y0).is_empty());
+    let x = r.vec(2 * 64);
+    let xt = be.input(&x, 2, 64).unwrap();
+    let got = {
+        let t = be.matmul(xt, w, None).unwrap();
+        read(&mut be, t)
+    };
+    let (want, _) =
+        naive_matmul(&dequantized(GgmlType::Q8_0, &x), &dequantized(GgmlType::Q8_0, &wv), None, 2, 64, 4);
+    assert!(rel_l2(&got, &want) < 1e-5);
+}
+
+#[test]
+fn matmul_errors_are_invalid_argument() {
+    let mut be = CpuBackend::new();
+    let mut r = Rng::new(13);
+    let is_invalid = |e: Result<Tensor>| matches!(e, Err(AttuneError::InvalidArgument(_)));
+    // 4 x 40 Q8_0 is 160 values (whole blocks overall) but rows of 40 are not: k % 32 != 0.
+    let w40 = be.weight(&source(GgmlType::Q8_0, 4, 40, &r.vec(160), 0)).unwrap();
+    let x40 = be.input(&r.vec(80), 2, 40).unwrap();
+    let e = be.matmul(x40, w40, None);
+    assert!(is_invalid(e.clone()), "{e:?}");
+    assert!(format!("{:?}", e.unwrap_err()).contains("multiple"));
+    // Shape mismatch.
+    let w = be.weight(&source(GgmlType::F32, 3, 32, &r.vec(96), 0)).unwrap();
+    let x = be.input(&r.vec(64), 2, 32).unwrap();
+    assert!(is_invalid(be.matmul(x40, w, None)));
+    // Bias of the wrong length, and a bias handle that does not exist.
+    let b2 = be.weight(&source(GgmlType::F32, 1, 2, &[1.0, 2.0], 0)).unwrap();
+    assert!(is_invalid(be.matmul(x, w, Some(b2))));
+    assert!(is_invalid(be.matmul(x, w, Some(Weight { id: 99, dtype: GgmlType::F32, rows: 1, cols: 3 }))));
+    // Unknown weight, and a handle whose shape disagrees with the registration.
+    assert!(is_invalid(be.matmul(x, Weight { id: 77, ..w }, None)));
+    assert!(is_invalid(be.matmul(x, Weight { dtype: GgmlType::F16, ..w }, None)));
+    // Released and forged activations.
+    be.release(x);
+    assert!(is_invalid(be.matmul(x, w, None)));
+    assert!(is_invalid(be.matmul(Tensor { id: 12345, rows: 2, cols: 32 }, w, None)));
+    assert!(is_invalid(be.matmul(Tensor { cols: 32, ..x40 }, w, None)));
+}
+
+#[test]
+fn weight_registration_checks_bounds() {
+    let mut be = CpuBackend::new();
+    let mut src = source(GgmlType::Q4_0, 2, 32, &[0.5; 64], 0);
+    assert!(be.weight(&src).is_ok());
+    src.offset = src.bytes.len() - 10;
+    assert!(matches!(be.weight(&src), Err(AttuneError::ModelFormat(_))));
+    src.offset = usize::MAX - 3;
+    assert!(be.weight(&src).is_err());
+    src.offset = 0;
+    src.rows = usize::MAX;
+    assert!(be.weight(&src).is_err());
+}
+
+#[test]
+fn arena_reuses_slots_and_refuses_stale_handles() {
+    let mut be = CpuBackend::new();
+    let a = be.input(&[1.0, 2.0], 1, 2).unwrap();
+    let b = be.input(&[3.0, 4.0], 1, 2).unwrap();
+    assert_eq!(be.live_tensors(), 2);
+    be.release(a);
+    be.release(a); // double release is a no-op
+    assert_eq!(be.live_tensors(), 1);
+    assert!(pollster::block_on(be.read(a)).is_err());
+    let c = be.input(&[5.0, 6.0], 1, 2).unwrap();
+    assert_eq!(c.id & SLOT_MASK, a.id & SLOT_MASK, "freed slot is reused");
+    assert_ne!(c.id, a.id);
+    assert!(be.get(a).is_err(), "stale handle to a reused slot");
+    assert!(matches!(be.add(a, b), Err(AttuneError::InvalidArgument(_))));
+    assert_eq!(
+        {
+            let t = be.add(b, c).unwrap();
+            read(&mut be, t)
+        },
+        vec![8.0, 10.0]
+    );
+    assert!(be.input(&[1.0; 5], 2, 3).is_err());
+    assert!(be.input(&[], usize::MAX, 2).is_err());
+    assert_eq!(be.name(), "cpu");
+}
+
+#[test]
+fn gather_dequantizes_rows_of_every_type() {
+    let mut r = Rng::new(14);
+    let mut be = CpuBackend::new();
+    for ty in [GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_1] {
+        let (rows, cols) = (7, 64);
+        let tv = r.vec(rows * cols);
+        let t = be.weight(&source(ty, rows, cols, &tv, 1)).unwrap();
+        let ids = [3u32, 0, 6, 3];
+        let g = be.gather(t, &ids).unwrap();
+        assert_eq!((g.rows, g.cols), (4, cols));
+        let got = read(&mut be, g);
+        let full = dequantized(ty, &tv);
+        for (o, &id) in got.chunks(cols).zip(&ids) {
+            assert_eq!(o, &full[id as usize * cols..][..cols], "{}", ty.name());
+        }
+        assert!(matches!(be.gather(t, &[1, 7]), Err(AttuneError::InvalidArgument(_))));
+        assert!(matches!(be.gather(t, &[u32::MAX]), Err(AttuneError::InvalidArgument(_))));
+        let empty = be.gather(t, &[]).unwrap();
+        assert_eq!((empty.rows, empty.cols), (0, cols));
+    }
+    // Rows that are not whole blocks (3 x 32 Q8_0 stored as 96 values, cols 48? no: 2 x 48).
+    let odd = be.weight(&source(GgmlType::Q8_0, 2, 48, &r.vec(96), 0)).unwrap();
+    assert!(be.gather(odd, &[0]).is_err());
+}
+
+#[test]
+fn add_checks_shapes() {
+    let mut be = CpuBackend::new();
+    let mut r = Rng::new(15);
+    let (x, y) = (r.vec(3 * 13), r.vec(3 * 13));
+    let (a, b) = (be.input(&x, 3, 13).unwrap(), be.input(&y, 3, 13).unwrap());
+    let got = {
+        let t = be.add(a, b).unwrap();
+        read(&mut be, t)
+    };
+    assert!(got.iter().zip(x.iter().zip(&y)).all(|(g, (p, q))| *g == p + q));
+    let c = be.input(&y, 13, 3).unwrap();
+    assert!(matches!(be.add(a, c), Err(AttuneError::InvalidArgument(_))));
+}
+
+#[test]
+fn layer_norm_matches_naive() {
+    let mut r = Rng::new(16);
+    for mut be in backends() {
+        for &(rows, cols) in &[(1, 1), (3, 7), (5, 384), (2, 33)] {
+            let x: Vec<f32> = r.vec(rows * cols).iter().map(|v| v * 3.0 + 10.0).collect();
+            let (g, b) = (r.vec(cols), r.vec(cols));
+            let gw = be.weight(&source(GgmlType::F32, 1, cols, &g, 0)).unwrap();
+            let bw = be.weight(&source(GgmlType::F32, 1, cols, &b, 0)).unwrap();
+            let xt = be.input(&x, rows, cols).unwrap();
+            let got = {
+                let t = be.layer_norm(xt, gw, bw, 1e-12).unwrap();
+                read(&mut be, t)
+            };
+            for (row, (gr, xr)) in got.chunks(cols).zip(x.chunks(cols)).enumerate() {
+                let mean = xr.iter().map(|v| *v as f64).sum::<f64>() / cols as f64;
+                let var = xr.iter().map(|v| (*v as f64 - mean).powi(2)).sum::<f64>() / cols as f64;
+                for c in 0..cols {
+                    let want = (xr[c] as f64 - mean) / (var + 1e-12).sqrt() * g[c] as f64 + b[c] as f64;
+                    assert!((gr[c] as f64 - want).abs() < 1e-4, "row {row} col {c}: {} vs {want}", gr[c]);
+                }
+            }
+            // Gamma of the wrong width, negative eps.
+            let short = be.weight(&source(GgmlType::F32, 1, cols + 1, &r.vec(cols + 1), 0)).unwrap();
+            assert!(be.layer_norm(xt, short, bw, 1e-5).is_err());
+            assert!(be.layer_norm(xt, gw, bw, -1.0).is_err());
+            assert!(be.layer_norm(xt, gw, bw, f32::NAN).is_err());
+        }
+    }
+}
+
+#[test]
+fn gelu_is_the_erf_form() {
+    let mut be = CpuBackend::new();
+    let x: Vec<f32> = (-40..=40).map(|i| i as f32 * 0.25).collect();
+    let t = be.input(&x, 1, x.len()).unwrap();
+    let got = {
+        let t = be.gelu(t).unwrap();
+        read(&mut be, t)
+    };
+    for (g, v) in got.iter().zip(&x) {
+        let v = *v as f64;
+        let want = 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2));
+        assert!((*g as f64 - want).abs() < 1e-6 * (1.0 + want.abs()), "gelu({v}) = {g}, want {want}");
+    }
+    assert!((ops::gelu_scalar(1.0) - 0.841_344_7).abs() < 1e-6);
+}
+
+#[test]
+fn mean_pool_uses_lengths() {
+    let mut be = CpuBackend::new();
+    let mut r = Rng::new(17);
+    let (seq, d, lens) = (5, 9, [3u32, 0, 5]);
+    let x = r.vec(3 * seq * d);
+    let t = be.input(&x, 3 * seq, d).unwrap();
+    let p = be.mean_pool(t, seq, &lens).unwrap();
+    assert_eq!((p.rows, p.cols), (3, d));
+    let got = read(&mut be, p);
+    for (b, &len) in lens.iter().enumerate() {
+        for c in 0..d {
+            let want = if len == 0 {
+                0.0
+            } else {
+                (0..len as usize).map(|t| x[(b * seq + t) * d + c] as f64).sum::<f64>() / len as f64
+            };
+            assert!((got[b * d + c] as f64 - want).abs() < 1e-6);
+        }
+    }
+    assert!(be.mean_pool(t, seq, &[1, 2]).is_err());
+    assert!(be.mean_pool(t, seq, &[1, 6, 2]).is_err());
+    assert!(be.mean_pool(t, 0, &[0, 0, 0]).is_err());
+}
+
+#[test]
+fn l2_normalize_keeps_zero_rows() {
+    let mut be = CpuBackend::new();
+    let x = [3.0, 4.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+    let t = be.input(&x, 3, 3).unwrap();
+    let got = {
+        let t = be.l2_normalize(t).unwrap();
+        read(&mut be, t)
+    };
+    let s = 1.0 / 3f32.sqrt();
+    let want = [0.6, 0.8, 0.0, 0.0, 0.0, 0.0, s, s, s];
+    assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-6), "{got:?}");
+}
+
+#[test]
+fn softmax_is_stable() {
+    let mut x = [1000.0, 1001.0, 999.0];
+    softmax(&mut x);
+    assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    assert!(x[1] > x[0] && x[0] > x[2]);
+    let mut m = [f32::NEG_INFINITY; 3];
+    softmax(&mut m);
+    assert_eq!(m, [0.0; 3]);
+    softmax(&mut []);
+}
+
+/// Naive attention in f64.
+fn naive_attention(q: &[f32], k: &[f32], v: &[f32], s: &AttentionSpec) -> Vec<f32> {
+    let cols = s.heads * s.head_dim;
+    let mut out = vec![0f32; q.len()];
+    for b in 0..s.batch {
+        let len = s.lens[b] as usize;
+        for h in 0..s.heads {
+            let at = |t: usize, c: usize| (b * s.seq + t) * cols + h * s.head_dim + c;
+            for i in 0..len {
+                let keys: Vec<usize> = (0..len).filter(|&j| !s.causal || j <= i).collect();
+                let sc: Vec<f64> = keys
+                    .iter()
+                    .map(|&j| {
+                        (0..s.head_dim).map(|c| q[at(i, c)] as f64 * k[at(j, c)] as f64).sum::<f64>()
+                            * s.scale as f64
+                    })
+                    .collect();
+                let mx = sc.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let e: Vec<f64> = sc.iter().map(|x| (x - mx).exp()).collect();
+                let z: f64 = e.iter().sum();
+                for c in 0..s.head_dim {
+                    out[at(i, c)] =
+                        (keys.iter().zip(&e).map(|(&j, p)| p * v[at(j, c)] as f64).sum::<f64>() / z) as f32;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn attention_matches_naive_with_padding_and_causal_masks() {
+    let mut r = Rng::new(18);
+    for mut be in backends() {
+        for causal in [false, true] {
+            for &(batch, seq, heads, hd, ref lens) in
+                &[(3, 6, 3, 5, vec![6u32, 2, 0]), (1, 1, 1, 1, vec![1]), (2, 17, 2, 32, vec![17, 9])]
+            {
+                let spec = AttentionSpec {
+                    batch,
+                    seq,
+                    heads,
+                    head_dim: hd,
+                    lens: lens.clone(),
+                    causal,
+                    scale: 1.0 / (hd as f32).sqrt(),
+                };
+                let n = batch * seq * heads * hd;
+                let (q, k, v) = (r.vec(n), r.vec(n), r.vec(n));
+                let rows = batch * seq;
+                let qt = be.input(&q, rows, heads * hd).unwrap();
+                let kt = be.input(&k, rows, heads * hd).unwrap();
+                let vt = be.input(&v, rows, heads * hd).unwrap();
+                let got = {
+                    let t = be.attention(qt, kt, vt, &spec).unwrap();
+                    read(&mut be, t)
+                };
+                let want = naive_attention(&q, &k, &v, &spec);
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!((g - w).abs() < 1e-5, "{} causal={causal} [{i}] {g} vs {w}", be.kernels_name());
+                }
+                // Padded query rows are zeros.
+                for (b, &len) in lens.iter().enumerate() {
+                    let pad = &got[(b * seq + len as usize) * heads * hd..(b + 1) * seq * heads * hd];
+                    assert!(pad.iter().all(|x| *x == 0.0));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn attention_validates_spec() {
+    let mut be = CpuBackend::new();
+    let x = be.input(&[0.5; 2 * 3 * 4], 6, 4).unwrap();
+    let ok = AttentionSpec {
+        batch: 2,
+        seq: 3,
+        heads: 2,
+        head_dim: 2,
+        lens: vec![3, 1],
+        causal: false,
+        scale: 0.7,
+    };
+    assert!(be.attention(x, x, x, &ok).is_ok());
+    let bad = [
+        AttentionSpec { lens: vec![3], ..ok.clone() },
+        AttentionSpec { lens: vec![3, 4], ..ok.clone() },
+        AttentionSpec { seq: 2, ..ok.clone() },
+        AttentionSpec { heads: 3, ..ok.clone() },
+        AttentionSpec { batch: usize::MAX, lens: vec![], ..ok.clone() },
+        AttentionSpec { scale: f32::NAN, ..ok.clone() },
+    ];
+    for s in &bad {
+        assert!(matches!(be.attention(x, x, x, s), Err(AttuneError::InvalidArgument(_))), "{s:?}");
+    }
+    let y = be.input(&[0.5; 6 * 2], 6, 2).unwrap();
+    assert!(be.attention(x, y, x, &ok).is_err());
+}
+
+#[test]
+fn quantized_activation_blocks_stay_in_range() {
+    // The AVX2 int8 trick relies on activations in [-127, 127]: check the extremes.
+    let mut x = [0f32; QK];
+    x[0] = -1.0;
+    x[1] = 1.0;
+    x[2] = -0.999_999;
+    assert!(BlockQ8_0::quantize(&x).qs.iter().all(|&q| q >= -127));
+    assert!(BlockQ8_1::quantize(&x).qs.iter().all(|&q| q >= -127));
+}
