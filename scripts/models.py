@@ -191,6 +191,8 @@ def convert(c, attune, model_dir, dest, force, stamps):
     # keep the .gguf extension on the temporary name, in case the CLI looks at it
     tmp = dest.with_name(f".{dest.stem}.tmp{os.getpid()}.gguf")
     cmd = [str(attune), "convert", "--model-dir", str(model_dir), "--type", c["type"], "--out", str(tmp)]
+    if c.get("name"):
+        cmd += ["--name", c["name"]]
     t0 = time.monotonic()
     try:
         r = subprocess.run(cmd)

@@ -25,6 +25,9 @@ pub enum AttuneError {
     /// A backend failed to run an op (out of memory, lost device, limits).
     #[error("compute: {0}")]
     Compute(String),
+    /// The object is in use by a call that has not finished; await it first.
+    #[error("busy: {0}")]
+    Busy(String),
     /// Reading or writing a file (native only).
     #[error("io: {0}")]
     Io(String),
@@ -40,6 +43,7 @@ impl AttuneError {
             AttuneError::Tokenizer(_) => "tokenizer",
             AttuneError::InputTooLarge(_) => "input_too_large",
             AttuneError::Compute(_) => "compute",
+            AttuneError::Busy(_) => "busy",
             AttuneError::Io(_) => "io",
         }
     }

@@ -6,4 +6,7 @@ pub mod error;
 pub mod model;
 pub mod quant;
 
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
 pub use error::{AttuneError, Result};

@@ -120,6 +120,10 @@ pub trait Backend {
     /// Frees an activation the model no longer needs.
     fn release(&mut self, x: Tensor);
 
+    /// Frees every activation (weights stay). Called after each pass, so a pass that failed
+    /// half-way leaks nothing.
+    fn release_all(&mut self);
+
     /// Runs whatever was recorded and copies `x` to the host (`rows * cols` values).
     fn read(&mut self, x: Tensor) -> ReadFuture<'_>;
 }

@@ -1,5 +1,8 @@
-//! Model files and model code: the GGUF container, checkpoint conversion, and (later) the
-//! tokenizer glue, the BERT encoder and the Llama decoder. Platform-free: bytes in, bytes out.
+//! Models: the GGUF container, checkpoint conversion, the tokenizer glue and the networks
+//! themselves (the BERT encoder). Platform-free; model code calls `compute::Backend` ops and
+//! never names a backend.
 
+pub mod bert;
 pub mod convert;
 pub mod gguf;
+pub mod tokenizer;

