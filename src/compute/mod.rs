@@ -5,8 +5,9 @@
 //! GPU backend can therefore encode a whole forward pass and read back once at the end, while
 //! the CPU backend simply computes eagerly. `read` is async because GPU readback is.
 //!
-//! Shapes: every activation is a row-major f32 matrix `[rows, cols]`. Sequences in a batch are
-//! padded to a common length `seq`, so token `t` of sequence `b` is row `b * seq + t`.
+//! Shapes: every activation is a row-major f32 matrix `[rows, cols]`. A batch of sequences is
+//! packed without padding: sequence `b` is rows `bounds[b]..bounds[b + 1]`. Row-wise ops never
+//! see the boundaries; only attention and pooling take them.
 //! Weights are `[rows, cols]` = `[out_features, in_features]` as GGUF stores them (ne0 = cols),
 //! and stay in their file type (F32, F16, Q8_0, Q4_0, Q4_1); kernels dequantize on the fly.
 
@@ -61,21 +62,33 @@ impl WeightSource {
     }
 }
 
-/// Scaled dot-product attention over a padded batch.
+/// Scaled dot-product attention over a packed batch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AttentionSpec {
-    /// Sequences in the batch.
-    pub batch: usize,
-    /// Padded length of every sequence (rows per sequence in q, k, v).
-    pub seq: usize,
+    /// Row boundaries: sequence `b` is rows `bounds[b]..bounds[b + 1]`; `bounds[0] == 0` and the
+    /// last entry is the row count. A token attends only to tokens of its own sequence.
+    pub bounds: Vec<u32>,
     pub heads: usize,
     pub head_dim: usize,
-    /// Number of real (unpadded) tokens of each sequence; keys past it are masked out.
-    pub lens: Vec<u32>,
     /// Mask keys after the query position (decoders).
     pub causal: bool,
     /// Multiplier of q·k, usually `1 / sqrt(head_dim)`.
     pub scale: f32,
+}
+
+/// Checks that `bounds` splits `rows` rows into sequences: starts at 0, never decreases, ends
+/// at `rows`. Shared by every backend so they refuse the same inputs.
+pub fn check_bounds(bounds: &[u32], rows: usize) -> Result<()> {
+    let ok = bounds.first() == Some(&0)
+        && bounds.last().map(|&l| l as usize) == Some(rows)
+        && bounds.windows(2).all(|w| w[0] <= w[1]);
+    if ok {
+        Ok(())
+    } else {
+        Err(AttuneError::InvalidArgument(format!(
+            "sequence bounds must run from 0 up to {rows} rows without decreasing"
+        )))
+    }
 }
 
 /// Future returned by [`Backend::read`].
@@ -107,12 +120,12 @@ pub trait Backend {
     /// GELU (the exact erf form BERT uses).
     fn gelu(&mut self, x: Tensor) -> Result<Tensor>;
 
-    /// Attention: q, k, v `[batch * seq, heads * head_dim]` → same shape.
+    /// Attention: q, k, v `[rows, heads * head_dim]` → same shape.
     fn attention(&mut self, q: Tensor, k: Tensor, v: Tensor, spec: &AttentionSpec) -> Result<Tensor>;
 
-    /// Mean over the first `lens[b]` rows of each sequence: `[batch * seq, d]` → `[batch, d]`.
-    /// An empty sequence (len 0) pools to zeros.
-    fn mean_pool(&mut self, x: Tensor, seq: usize, lens: &[u32]) -> Result<Tensor>;
+    /// Mean of each sequence's rows (`bounds` as in [`AttentionSpec`]): `[rows, d]` →
+    /// `[bounds.len() - 1, d]`. An empty sequence pools to zeros.
+    fn mean_pool(&mut self, x: Tensor, bounds: &[u32]) -> Result<Tensor>;
 
     /// Each row scaled to unit L2 norm (a zero row stays zero).
     fn l2_normalize(&mut self, x: Tensor) -> Result<Tensor>;

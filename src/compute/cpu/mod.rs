@@ -13,7 +13,7 @@ pub mod simd;
 pub use ops::softmax;
 pub use simd::Kernels;
 
-use super::{AttentionSpec, Backend, ReadFuture, Tensor, Weight, WeightSource};
+use super::{check_bounds, AttentionSpec, Backend, ReadFuture, Tensor, Weight, WeightSource};
 use crate::error::{AttuneError, Result};
 use crate::quant::dequantize;
 
@@ -225,15 +225,10 @@ impl Backend for CpuBackend {
         self.alloc(out, q.rows, q.cols)
     }
 
-    fn mean_pool(&mut self, x: Tensor, seq: usize, lens: &[u32]) -> Result<Tensor> {
-        if lens.len().checked_mul(seq) != Some(x.rows) {
-            return invalid(format!("mean_pool: {} rows for {} sequences of {seq}", x.rows, lens.len()));
-        }
-        if let Some(l) = lens.iter().find(|&&l| l as usize > seq) {
-            return invalid(format!("mean_pool: length {l} exceeds seq {seq}"));
-        }
-        let out = ops::mean_pool(self.get(x)?, x.cols, seq, lens);
-        self.alloc(out, lens.len(), x.cols)
+    fn mean_pool(&mut self, x: Tensor, bounds: &[u32]) -> Result<Tensor> {
+        check_bounds(bounds, x.rows)?;
+        let out = ops::mean_pool(self.get(x)?, x.cols, bounds);
+        self.alloc(out, bounds.len() - 1, x.cols)
     }
 
     fn l2_normalize(&mut self, x: Tensor) -> Result<Tensor> {

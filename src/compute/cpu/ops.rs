@@ -99,19 +99,20 @@ pub fn gelu(x: &mut [f32]) {
     x.iter_mut().for_each(|v| *v = gelu_scalar(*v));
 }
 
-/// Mean of the first `lens[b]` rows of each `seq`-row sequence: `[lens.len() * seq, d]` →
-/// `[lens.len(), d]`. The caller has checked the shape and that `lens[b] <= seq`.
-pub fn mean_pool(x: &[f32], d: usize, seq: usize, lens: &[u32]) -> Vec<f32> {
-    let mut out = vec![0f32; lens.len() * d];
+/// Mean of each sequence's rows, sequence `b` being rows `bounds[b]..bounds[b + 1]`:
+/// `[rows, d]` → `[bounds.len() - 1, d]`. The caller has checked `bounds` against the rows.
+pub fn mean_pool(x: &[f32], d: usize, bounds: &[u32]) -> Vec<f32> {
+    let seqs = bounds.len().saturating_sub(1);
+    let mut out = vec![0f32; seqs * d];
     if d == 0 {
         return out;
     }
-    for (b, (o, &len)) in out.chunks_exact_mut(d).zip(lens).enumerate() {
-        let len = len as usize;
+    for (o, w) in out.chunks_exact_mut(d).zip(bounds.windows(2)) {
+        let (start, len) = (w[0] as usize, (w[1] - w[0]) as usize);
         if len == 0 {
             continue;
         }
-        for row in x[b * seq * d..][..len * d].chunks_exact(d) {
+        for row in x[start * d..][..len * d].chunks_exact(d) {
             o.iter_mut().zip(row).for_each(|(o, v)| *o += v);
         }
         let inv = 1.0 / len as f32;

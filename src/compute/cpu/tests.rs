@@ -318,28 +318,30 @@ fn gelu_is_the_erf_form() {
 }
 
 #[test]
-fn mean_pool_uses_lengths() {
+fn mean_pool_uses_sequence_bounds() {
     let mut be = CpuBackend::new();
     let mut r = Rng::new(17);
-    let (seq, d, lens) = (5, 9, [3u32, 0, 5]);
-    let x = r.vec(3 * seq * d);
-    let t = be.input(&x, 3 * seq, d).unwrap();
-    let p = be.mean_pool(t, seq, &lens).unwrap();
+    let (d, bounds) = (9, [0u32, 3, 3, 8]);
+    let x = r.vec(8 * d);
+    let t = be.input(&x, 8, d).unwrap();
+    let p = be.mean_pool(t, &bounds).unwrap();
     assert_eq!((p.rows, p.cols), (3, d));
     let got = read(&mut be, p);
-    for (b, &len) in lens.iter().enumerate() {
+    for (b, w) in bounds.windows(2).enumerate() {
+        let (start, len) = (w[0] as usize, (w[1] - w[0]) as usize);
         for c in 0..d {
             let want = if len == 0 {
                 0.0
             } else {
-                (0..len as usize).map(|t| x[(b * seq + t) * d + c] as f64).sum::<f64>() / len as f64
+                (start..start + len).map(|t| x[t * d + c] as f64).sum::<f64>() / len as f64
             };
             assert!((got[b * d + c] as f64 - want).abs() < 1e-6);
         }
     }
-    assert!(be.mean_pool(t, seq, &[1, 2]).is_err());
-    assert!(be.mean_pool(t, seq, &[1, 6, 2]).is_err());
-    assert!(be.mean_pool(t, 0, &[0, 0, 0]).is_err());
+    assert!(be.mean_pool(t, &[0, 3, 7]).is_err(), "must end at the row count");
+    assert!(be.mean_pool(t, &[1, 8]).is_err(), "must start at 0");
+    assert!(be.mean_pool(t, &[0, 5, 3, 8]).is_err(), "must not decrease");
+    assert!(be.mean_pool(t, &[]).is_err());
 }
 
 #[test]
@@ -372,10 +374,10 @@ fn softmax_is_stable() {
 fn naive_attention(q: &[f32], k: &[f32], v: &[f32], s: &AttentionSpec) -> Vec<f32> {
     let cols = s.heads * s.head_dim;
     let mut out = vec![0f32; q.len()];
-    for b in 0..s.batch {
-        let len = s.lens[b] as usize;
+    for w in s.bounds.windows(2) {
+        let (base, len) = (w[0] as usize, (w[1] - w[0]) as usize);
         for h in 0..s.heads {
-            let at = |t: usize, c: usize| (b * s.seq + t) * cols + h * s.head_dim + c;
+            let at = |t: usize, c: usize| (base + t) * cols + h * s.head_dim + c;
             for i in 0..len {
                 let keys: Vec<usize> = (0..len).filter(|&j| !s.causal || j <= i).collect();
                 let sc: Vec<f64> = keys
@@ -399,25 +401,23 @@ fn naive_attention(q: &[f32], k: &[f32], v: &[f32], s: &AttentionSpec) -> Vec<f3
 }
 
 #[test]
-fn attention_matches_naive_with_padding_and_causal_masks() {
+fn attention_matches_naive_within_sequences_and_causal_masks() {
     let mut r = Rng::new(18);
     for mut be in backends() {
         for causal in [false, true] {
-            for &(batch, seq, heads, hd, ref lens) in
-                &[(3, 6, 3, 5, vec![6u32, 2, 0]), (1, 1, 1, 1, vec![1]), (2, 17, 2, 32, vec![17, 9])]
+            for &(heads, hd, ref bounds) in
+                &[(3, 5, vec![0u32, 6, 8, 8]), (1, 1, vec![0, 1]), (2, 32, vec![0, 17, 26])]
             {
                 let spec = AttentionSpec {
-                    batch,
-                    seq,
+                    bounds: bounds.clone(),
                     heads,
                     head_dim: hd,
-                    lens: lens.clone(),
                     causal,
                     scale: 1.0 / (hd as f32).sqrt(),
                 };
-                let n = batch * seq * heads * hd;
+                let rows = *bounds.last().unwrap() as usize;
+                let n = rows * heads * hd;
                 let (q, k, v) = (r.vec(n), r.vec(n), r.vec(n));
-                let rows = batch * seq;
                 let qt = be.input(&q, rows, heads * hd).unwrap();
                 let kt = be.input(&k, rows, heads * hd).unwrap();
                 let vt = be.input(&v, rows, heads * hd).unwrap();
@@ -429,11 +429,6 @@ fn attention_matches_naive_with_padding_and_causal_masks() {
                 for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                     assert!((g - w).abs() < 1e-5, "{} causal={causal} [{i}] {g} vs {w}", be.kernels_name());
                 }
-                // Padded query rows are zeros.
-                for (b, &len) in lens.iter().enumerate() {
-                    let pad = &got[(b * seq + len as usize) * heads * hd..(b + 1) * seq * heads * hd];
-                    assert!(pad.iter().all(|x| *x == 0.0));
-                }
             }
         }
     }
@@ -443,22 +438,13 @@ fn attention_matches_naive_with_padding_and_causal_masks() {
 fn attention_validates_spec() {
     let mut be = CpuBackend::new();
     let x = be.input(&[0.5; 2 * 3 * 4], 6, 4).unwrap();
-    let ok = AttentionSpec {
-        batch: 2,
-        seq: 3,
-        heads: 2,
-        head_dim: 2,
-        lens: vec![3, 1],
-        causal: false,
-        scale: 0.7,
-    };
+    let ok = AttentionSpec { bounds: vec![0, 3, 6], heads: 2, head_dim: 2, causal: false, scale: 0.7 };
     assert!(be.attention(x, x, x, &ok).is_ok());
     let bad = [
-        AttentionSpec { lens: vec![3], ..ok.clone() },
-        AttentionSpec { lens: vec![3, 4], ..ok.clone() },
-        AttentionSpec { seq: 2, ..ok.clone() },
+        AttentionSpec { bounds: vec![0, 3], ..ok.clone() },
+        AttentionSpec { bounds: vec![0, 4, 3, 6], ..ok.clone() },
+        AttentionSpec { bounds: vec![], ..ok.clone() },
         AttentionSpec { heads: 3, ..ok.clone() },
-        AttentionSpec { batch: usize::MAX, lens: vec![], ..ok.clone() },
         AttentionSpec { scale: f32::NAN, ..ok.clone() },
     ];
     for s in &bad {

@@ -7,28 +7,31 @@ use super::weights::{BertWeights, Linear, Norm};
 use crate::compute::{AttentionSpec, Backend, Tensor};
 use crate::error::Result;
 
-/// A batch of token-id sequences padded to one length.
-pub struct PaddedBatch {
-    /// `batch * seq` ids, row-major, padding filled with id 0.
+/// A batch of token-id sequences packed back to back, without padding: row-wise ops (all
+/// matmuls, norms, activations) do no wasted work, and attention and pooling keep each
+/// sequence to itself through `bounds`.
+pub struct PackedBatch {
+    /// Every sequence's ids, concatenated.
     pub ids: Vec<u32>,
-    /// Real length of each sequence.
-    pub lens: Vec<u32>,
-    pub seq: usize,
+    /// Position of each id within its own sequence.
+    pub positions: Vec<u32>,
+    /// Sequence `b` is `ids[bounds[b]..bounds[b + 1]]`.
+    pub bounds: Vec<u32>,
 }
 
-impl PaddedBatch {
+impl PackedBatch {
     pub fn new(seqs: &[&[u32]]) -> Self {
-        let seq = seqs.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
-        let mut ids = vec![0u32; seqs.len() * seq];
-        for (row, s) in ids.chunks_exact_mut(seq).zip(seqs) {
-            row[..s.len()].copy_from_slice(s);
+        let total = seqs.iter().map(|s| s.len()).sum();
+        let mut ids = Vec::with_capacity(total);
+        let mut positions = Vec::with_capacity(total);
+        let mut bounds = Vec::with_capacity(seqs.len() + 1);
+        bounds.push(0);
+        for s in seqs {
+            ids.extend_from_slice(s);
+            positions.extend(0..s.len() as u32);
+            bounds.push(ids.len() as u32);
         }
-        let lens = seqs.iter().map(|s| s.len() as u32).collect();
-        PaddedBatch { ids, lens, seq }
-    }
-
-    pub fn batch(&self) -> usize {
-        self.lens.len()
+        PackedBatch { ids, positions, bounds }
     }
 }
 
@@ -37,25 +40,21 @@ pub fn encode(
     be: &mut dyn Backend,
     cfg: &BertConfig,
     w: &BertWeights,
-    input: &PaddedBatch,
+    input: &PackedBatch,
 ) -> Result<Tensor> {
-    let (batch, seq) = (input.batch(), input.seq);
-    let positions: Vec<u32> = (0..batch).flat_map(|_| 0..seq as u32).collect();
-    let types = vec![0u32; batch * seq];
+    let types = vec![0u32; input.ids.len()];
 
     let tok = be.gather(w.token_embd, &input.ids)?;
-    let pos = be.gather(w.position_embd, &positions)?;
+    let pos = be.gather(w.position_embd, &input.positions)?;
     let typ = be.gather(w.token_types, &types)?;
     let sum = add_release(be, tok, pos)?;
     let sum = add_release(be, sum, typ)?;
     let mut x = norm_release(be, sum, &w.embd_norm, cfg.layer_norm_eps)?;
 
     let spec = AttentionSpec {
-        batch,
-        seq,
+        bounds: input.bounds.clone(),
         heads: cfg.heads,
         head_dim: cfg.head_dim(),
-        lens: input.lens.clone(),
         causal: false,
         scale: 1.0 / (cfg.head_dim() as f32).sqrt(),
     };
@@ -81,7 +80,7 @@ pub fn encode(
         x = norm_release(be, res, &layer.out_norm, cfg.layer_norm_eps)?;
     }
 
-    let pooled = be.mean_pool(x, seq, &input.lens)?;
+    let pooled = be.mean_pool(x, &input.bounds)?;
     be.release(x);
     if !cfg.normalize {
         return Ok(pooled);

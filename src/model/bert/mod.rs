@@ -6,7 +6,7 @@ mod forward;
 mod weights;
 
 pub use config::BertConfig;
-pub use forward::PaddedBatch;
+pub use forward::PackedBatch;
 
 use crate::compute::{Backend, SharedBytes};
 use crate::error::{AttuneError, Result};
@@ -14,8 +14,9 @@ use crate::model::gguf::GgufFile;
 use crate::model::tokenizer::TextTokenizer;
 use weights::BertWeights;
 
-/// Most sequences one forward pass takes; larger requests run in several passes.
-pub const MAX_BATCH: usize = 32;
+/// Most tokens one forward pass takes (32 full-length texts); larger requests run in several
+/// passes, which bounds the memory of the activations.
+pub const MAX_BATCH_TOKENS: usize = 32 * 256;
 
 pub struct Encoder {
     config: BertConfig,
@@ -64,25 +65,29 @@ impl Encoder {
         self.tokenizer.encode(text)
     }
 
-    /// One unit-length embedding per text, in order. Texts are grouped by length so a batch
-    /// pads little; every text is embedded exactly as it would be alone.
+    /// One unit-length embedding per text, in order. Texts are packed into passes of at most
+    /// [`MAX_BATCH_TOKENS`] tokens; every text is embedded exactly as it would be alone.
     pub async fn embed(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let ids = texts.iter().map(|t| self.tokenizer.encode(t)).collect::<Result<Vec<_>>>()?;
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_by_key(|&i| ids[i].len());
-        let mut out = vec![Vec::new(); ids.len()];
-        for group in order.chunks(MAX_BATCH) {
-            let seqs: Vec<&[u32]> = group.iter().map(|&i| ids[i].as_slice()).collect();
-            let rows = self.run(&PaddedBatch::new(&seqs)).await?;
-            for (&i, row) in group.iter().zip(rows.chunks_exact(self.config.hidden)) {
-                out[i] = row.to_vec();
+        let mut out = Vec::with_capacity(ids.len());
+        let mut start = 0;
+        while start < ids.len() {
+            let mut end = start;
+            let mut tokens = 0;
+            while end < ids.len() && (end == start || tokens + ids[end].len() <= MAX_BATCH_TOKENS) {
+                tokens += ids[end].len();
+                end += 1;
             }
+            let seqs: Vec<&[u32]> = ids[start..end].iter().map(Vec::as_slice).collect();
+            let rows = self.run(&PackedBatch::new(&seqs)).await?;
+            out.extend(rows.chunks_exact(self.config.hidden).map(<[f32]>::to_vec));
+            start = end;
         }
         Ok(out)
     }
 
     /// One forward pass; the backend's activations are freed whatever happens.
-    async fn run(&mut self, batch: &PaddedBatch) -> Result<Vec<f32>> {
+    async fn run(&mut self, batch: &PackedBatch) -> Result<Vec<f32>> {
         let be = self.backend.as_mut();
         let result = match forward::encode(be, &self.config, &self.weights, batch) {
             Ok(t) => be.read(t).await,

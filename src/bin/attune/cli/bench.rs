@@ -11,7 +11,7 @@ use std::time::Instant;
 pub fn run(mut args: Arguments) -> Result<()> {
     let dir: PathBuf = optional(&mut args, "--models-dir")?.unwrap_or_else(|| "models/out".into());
     let types: String = optional(&mut args, "--types")?.unwrap_or_else(|| "q8_0,f16,q4_0,f32".into());
-    let corpus: PathBuf = optional(&mut args, "--corpus")?.unwrap_or_else(|| "bench/corpus.txt".into());
+    let corpus: PathBuf = optional(&mut args, "--corpus")?.unwrap_or_else(|| "www/bench-corpus.txt".into());
     let out: Option<PathBuf> = optional(&mut args, "--out")?;
     super::positionals(args)?.is_empty().then_some(()).ok_or_else(|| {
         AttuneError::InvalidArgument("bench takes no positional arguments".into())

@@ -21,7 +21,8 @@ USAGE:
       tokenizer.json) -> GGUF with llama.cpp's `bert` names
   attune embed --model FILE.gguf [--] [TEXT...]
       one JSON array per text; with no TEXT, one text per stdin line
-  attune bench [--models-dir DIR] [--types q8_0,f16,q4_0,f32] [--out FILE.json]
+  attune bench [--models-dir DIR] [--types q8_0,f16,q4_0,f32] [--corpus FILE]
+               [--out FILE.json]
       sentences per second at batch 1 and 32 per quant type, as JSON
 ";
 
