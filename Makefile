@@ -38,7 +38,10 @@ test: models test-native test-browser
 test-native:
 	$(CARGO) test --release
 
+# Unit tests compiled to wasm32 (simd128 kernels against the portable ones) run in Node;
+# tests/web.rs runs the real model in headless Chromium.
 test-browser: setup
+	$(CARGO) test --release --target wasm32-unknown-unknown --lib
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web
 
 bench: bench-native bench-browser
