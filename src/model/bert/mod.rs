@@ -9,7 +9,7 @@ pub use config::BertConfig;
 pub use forward::PackedBatch;
 
 use crate::compute::{Backend, SharedBytes};
-use crate::error::{AttuneError, Result};
+use crate::error::Result;
 use crate::model::gguf::GgufFile;
 use crate::model::tokenizer::TextTokenizer;
 use weights::BertWeights;
@@ -32,12 +32,7 @@ impl Encoder {
     pub fn load(bytes: SharedBytes, mut backend: Box<dyn Backend>) -> Result<Self> {
         let file = GgufFile::parse(&bytes)?;
         let config = BertConfig::from_gguf(&file)?;
-        let json = file.str("tokenizer.huggingface.json").map_err(|_| {
-            AttuneError::ModelUnsupported(
-                "the file carries no tokenizer.huggingface.json (convert it with `attune convert`)".into(),
-            )
-        })?;
-        let tokenizer = TextTokenizer::from_json(json, config.max_seq_len)?;
+        let tokenizer = TextTokenizer::from_bert_gguf(&file, config.max_seq_len)?;
         let weights = BertWeights::register(&file, &bytes, &config, backend.as_mut())?;
         let name = file.str("general.name").unwrap_or("bert").to_string();
         Ok(Encoder { config, weights, tokenizer, backend, name })
