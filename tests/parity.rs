@@ -12,9 +12,11 @@ const THRESHOLDS: [(&str, f64, f64); 4] = [
     ("f32", 0.9999, 0.9999),
     ("f16", 0.999, 0.999),
     ("q8_0", 0.99, 0.995),
-    // Q4_0 has no hard target in the issue (aim: min 0.97, mean 0.98); this is a floor under
-    // what it reaches today (min 0.868, mean 0.951), so it cannot silently get worse.
-    ("q4_0", 0.85, 0.94),
+    // Q4_0 is the converter's "mostly Q4_0" mix (Q4_0 token table and query/key projections
+    // with searched scales, Q8_0 elsewhere; see `OutType::weight`). It reaches min 0.9811,
+    // mean 0.9955 (the aim was min 0.97, mean 0.98); this floor sits just under that, so it
+    // cannot silently get worse.
+    ("q4_0", 0.978, 0.994),
 ];
 
 #[test]

@@ -131,14 +131,32 @@ pub fn dequantize(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> Result<()> {
 /// Quantizes `src` into a new byte vector of type `ty` (llama.cpp's reference rounding, so
 /// files we write hold the same bytes llama.cpp would write).
 pub fn quantize(ty: GgmlType, src: &[f32]) -> Result<Vec<u8>> {
+    quantize_with(ty, src, BlockQ4_0::quantize, BlockQ4_1::quantize)
+}
+
+/// Quantizes `src` into a new byte vector of type `ty` as accurately as this crate can in
+/// ggml's block layouts: Q4_0 and Q4_1 get a searched scale (and minimum) per block that
+/// minimizes the squared error ([`BlockQ4_0::quantize_best`], [`BlockQ4_1::quantize_best`]),
+/// so their bytes differ from llama.cpp's though every ggml reader reads them the same way;
+/// the other types round as [`quantize`] does (for them the reference is already as good).
+pub fn quantize_best(ty: GgmlType, src: &[f32]) -> Result<Vec<u8>> {
+    quantize_with(ty, src, BlockQ4_0::quantize_best, BlockQ4_1::quantize_best)
+}
+
+fn quantize_with(
+    ty: GgmlType,
+    src: &[f32],
+    q4_0: fn(&[f32; QK]) -> BlockQ4_0,
+    q4_1: fn(&[f32; QK]) -> BlockQ4_1,
+) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(ty.bytes_for(src.len())?);
     match ty {
         GgmlType::F32 => src.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         GgmlType::F16 => src
             .iter()
             .for_each(|x| out.extend_from_slice(&f16::from_f32(*x).to_le_bytes())),
-        GgmlType::Q4_0 => blocks_from(src, &mut out, BlockQ4_0::quantize),
-        GgmlType::Q4_1 => blocks_from(src, &mut out, BlockQ4_1::quantize),
+        GgmlType::Q4_0 => blocks_from(src, &mut out, q4_0),
+        GgmlType::Q4_1 => blocks_from(src, &mut out, q4_1),
         GgmlType::Q8_0 => blocks_from(src, &mut out, BlockQ8_0::quantize),
         GgmlType::Q8_1 => blocks_from(src, &mut out, BlockQ8_1::quantize),
     }

@@ -69,9 +69,12 @@ fn zero_block_quantizes_to_zero_scale() {
     let x = [0f32; QK];
     assert_eq!(f16_le(BlockQ8_0::quantize(&x).d), 0.0);
     assert_eq!(f16_le(BlockQ4_0::quantize(&x).d), 0.0);
-    let mut y = [1f32; QK];
-    BlockQ4_1::quantize(&x).dequantize(&mut y);
-    assert!(y.iter().all(|v| *v == 0.0));
+    assert_eq!(f16_le(BlockQ4_0::quantize_best(&x).d), 0.0);
+    for q in [BlockQ4_1::quantize(&x), BlockQ4_1::quantize_best(&x)] {
+        let mut y = [1f32; QK];
+        q.dequantize(&mut y);
+        assert!(y.iter().all(|v| *v == 0.0));
+    }
 }
 
 #[test]
@@ -79,4 +82,65 @@ fn dequantize_rejects_wrong_lengths() {
     let mut y = vec![0f32; 32];
     assert!(dequantize(GgmlType::Q8_0, &[0u8; 33], &mut y).is_err());
     assert!(dequantize(GgmlType::F32, &[0u8; 4], &mut y).is_err());
+}
+
+#[test]
+fn quantize_best_searches_only_the_4_bit_types() {
+    let x = ramp(32 * 16, 3);
+    for ty in [GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q8_1] {
+        assert_eq!(quantize_best(ty, &x).unwrap(), quantize(ty, &x).unwrap(), "{}", ty.name());
+    }
+    for ty in [GgmlType::Q4_0, GgmlType::Q4_1] {
+        let q = quantize_best(ty, &x).unwrap();
+        assert_eq!(q.len(), ty.bytes_for(x.len()).unwrap());
+        assert_ne!(q, quantize(ty, &x).unwrap(), "{}", ty.name());
+    }
+}
+
+/// Squared error of each block of `x` after `quantize_best`/`quantize` and the
+/// (unchanged) `dequantize`.
+fn block_errors(ty: GgmlType, x: &[f32], best: bool) -> Vec<f64> {
+    let q = if best { quantize_best(ty, x) } else { quantize(ty, x) }.unwrap();
+    let mut y = vec![0f32; x.len()];
+    dequantize(ty, &q, &mut y).unwrap();
+    x.chunks_exact(QK)
+        .zip(y.chunks_exact(QK))
+        .map(|(a, b)| a.iter().zip(b).map(|(a, b)| ((a - b) as f64).powi(2)).sum())
+        .collect()
+}
+
+#[test]
+fn searched_4_bit_scales_beat_the_reference_on_every_block() {
+    // Irregular signals, Gaussian-like weights (sum of uniforms), and blocks with one outlier.
+    let mut x = ramp(32 * 512, 11);
+    let g = ramp(32 * 512 * 4, 12);
+    x.extend(g.chunks_exact(4).map(|c| c.iter().sum::<f32>() * 0.02));
+    let mut o = ramp(32 * 256, 13);
+    o.iter_mut().step_by(32).for_each(|v| *v *= 12.0);
+    x.extend(o);
+    for ty in [GgmlType::Q4_0, GgmlType::Q4_1] {
+        let best = block_errors(ty, &x, true);
+        let refe = block_errors(ty, &x, false);
+        for (i, (b, r)) in best.iter().zip(&refe).enumerate() {
+            assert!(b <= r, "{} block {i}: {b} > reference {r}", ty.name());
+        }
+        let (b, r): (f64, f64) = (best.iter().sum(), refe.iter().sum());
+        // The search must actually help: at least 5% less squared error overall.
+        assert!(b < 0.95 * r, "{}: total {b} vs reference {r}", ty.name());
+        eprintln!("{}: squared error {b:.4} vs reference {r:.4}", ty.name());
+    }
+}
+
+#[test]
+fn searched_q4_0_keeps_llama_cpps_layout() {
+    // A block exactly on a 4-bit grid comes back exactly, whichever rounding is used.
+    let mut x = [0f32; QK];
+    for (j, v) in x.iter_mut().enumerate() {
+        *v = ((j % 16) as f32 - 8.0) * 0.25;
+    }
+    for b in [BlockQ4_0::quantize_best(&x), BlockQ4_0::quantize(&x)] {
+        let mut y = [0f32; QK];
+        b.dequantize(&mut y);
+        assert_eq!(y, x);
+    }
 }

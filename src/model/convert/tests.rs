@@ -1,7 +1,7 @@
 use super::*;
 use crate::error::AttuneError;
 use crate::model::gguf::GgufFile;
-use crate::quant::{quantize, GgmlType};
+use crate::quant::{quantize, quantize_best, GgmlType};
 use safetensors::{tensor::TensorView, Dtype};
 use std::collections::BTreeMap;
 
@@ -219,12 +219,15 @@ fn expected_type(gguf: &str, shape: &[usize], out: OutType) -> GgmlType {
     if shape.len() == 1 || gguf == "token_types.weight" {
         return GgmlType::F32;
     }
-    let emb = gguf == "token_embd.weight" || gguf == "position_embd.weight";
-    match (out, emb) {
+    // Q4_0's mix: the token table and the query and key projections at 4 bits.
+    let four_bit = gguf == "token_embd.weight"
+        || gguf.ends_with(".attn_q.weight")
+        || gguf.ends_with(".attn_k.weight");
+    match (out, four_bit) {
         (OutType::F32, _) => GgmlType::F32,
         (OutType::F16, _) => GgmlType::F16,
-        (OutType::Q8_0, _) | (OutType::Q4_0, true) => GgmlType::Q8_0,
-        (OutType::Q4_0, false) => GgmlType::Q4_0,
+        (OutType::Q8_0, _) | (OutType::Q4_0, false) => GgmlType::Q8_0,
+        (OutType::Q4_0, true) => GgmlType::Q4_0,
     }
 }
 
@@ -283,10 +286,10 @@ fn converts_tiny_checkpoint_to_every_type() {
             assert_eq!(t.dims, dims, "{g}");
             let ty = expected_type(&g, shape, out);
             assert_eq!(t.ty, ty, "{g} {out:?}");
-            // F32 bit-exact; quantized exactly what quant::quantize gives.
+            // F32 bit-exact; quantized exactly what quant::quantize_best gives.
             assert_eq!(
                 f.tensor_data(t),
-                &quantize(ty, values).unwrap()[..],
+                &quantize_best(ty, values).unwrap()[..],
                 "{g} {out:?}"
             );
         }
@@ -696,10 +699,12 @@ fn rows_of_partial_blocks_fall_back_to_f16() {
         (down.ty, down.dims.as_slice()),
         (GgmlType::F16, &[48u64, 64][..])
     );
+    // Whole-block rows keep the mix's types.
     let up = f.tensor("blk.1.ffn_up.weight").unwrap();
     assert_eq!(
         (up.ty, up.dims.as_slice()),
-        (GgmlType::Q4_0, &[64u64, 48][..])
+        (GgmlType::Q8_0, &[64u64, 48][..])
     );
+    assert_eq!(f.tensor("blk.1.attn_q.weight").unwrap().ty, GgmlType::Q4_0);
     assert_eq!(f.u32("general.file_type").unwrap(), 2);
 }
