@@ -5,7 +5,10 @@ use super::matmul::matmul;
 use super::simd;
 use super::simd::tests::Rng;
 use crate::quant::{quantize, GgmlType};
-use std::time::Instant;
+#[cfg(not(target_arch = "wasm32"))]
+use std::println as report;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::{console_log as report, wasm_bindgen_test as test};
 
 #[test]
 #[ignore]
@@ -19,15 +22,37 @@ fn matmul_gflops() {
         for kern in simd::available() {
             let run = || matmul(kern, &x, m, k, ty, &w, n, None).unwrap();
             std::hint::black_box(run());
-            let t = Instant::now();
+            let t = Clock::start();
             let mut iters = 0;
-            while t.elapsed().as_secs_f64() < 0.5 {
+            while t.secs() < 0.5 {
                 std::hint::black_box(run());
                 iters += 1;
             }
-            let secs = t.elapsed().as_secs_f64() / iters as f64;
+            let secs = t.secs() / iters as f64;
             let gflops = 2.0 * (m * k * n) as f64 / secs / 1e9;
-            println!("{:5} {:9} {:7.2} ms  {:6.1} GFLOP/s", ty.name(), kern.name, secs * 1e3, gflops);
+            report!("{:5} {:9} {:7.2} ms  {:6.1} GFLOP/s", ty.name(), kern.name, secs * 1e3, gflops);
         }
+    }
+}
+
+/// Wall clock: `std::time::Instant` panics on wasm32-unknown-unknown, so there it is JS `Date`.
+struct Clock(f64);
+
+impl Clock {
+    #[cfg(not(target_arch = "wasm32"))]
+    fn now() -> f64 {
+        use std::sync::OnceLock;
+        static T0: OnceLock<std::time::Instant> = OnceLock::new();
+        T0.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
+    }
+    #[cfg(target_arch = "wasm32")]
+    fn now() -> f64 {
+        js_sys::Date::now() / 1e3
+    }
+    fn start() -> Self {
+        Clock(Self::now())
+    }
+    fn secs(&self) -> f64 {
+        Self::now() - self.0
     }
 }

@@ -6,6 +6,8 @@
 
 use super::*;
 use crate::quant::{f16_le, to_f16_le, QK};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 pub(crate) struct Rng(u64);
 
