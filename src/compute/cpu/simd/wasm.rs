@@ -3,8 +3,8 @@
 //! (|p| <= 128·128) and add pairs into i32 lanes, so the integer part of every block is exact.
 //! simd128 has no f16 conversion; F16 weights are converted eight at a time in scalar code.
 
-use super::Kernels;
-use crate::quant::{f16_le, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1};
+use super::{ActQ8_0, ActQ8_1, Kernels};
+use crate::quant::{f16_le, BlockQ4_0, BlockQ4_1, BlockQ8_0};
 use core::arch::wasm32::*;
 
 pub fn kernels() -> Option<Kernels> {
@@ -102,13 +102,13 @@ fn dot_f16_f32(w: &[u8], x: &[f32]) -> f32 {
     s
 }
 
-fn dot_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
+fn dot_q8_0(w: &[BlockQ8_0], x: &[ActQ8_0]) -> f32 {
     let mut acc = f32x4_splat(0.0);
     for (a, b) in w.iter().zip(x) {
         let (pa, pb) = (a.qs.as_ptr() as *const u8, b.qs.as_ptr() as *const u8);
         // SAFETY: each qs is 32 bytes.
         let p = unsafe { mul_i8(load(pa), load(pa.add(16)), load(pb), load(pb.add(16))) };
-        let d = f32x4_splat(f16_le(a.d) * f16_le(b.d));
+        let d = f32x4_splat(f16_le(a.d) * b.d);
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(p), d));
     }
     hsum(acc)
@@ -121,7 +121,7 @@ fn nibbles(qs: &[u8; 16]) -> (v128, v128) {
     (v128_and(v, u8x16_splat(0x0f)), u8x16_shr(v, 4))
 }
 
-fn dot_q4_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
+fn dot_q4_0(w: &[BlockQ4_0], x: &[ActQ8_0]) -> f32 {
     let eight = i8x16_splat(8);
     let mut acc = f32x4_splat(0.0);
     for (a, b) in w.iter().zip(x) {
@@ -130,13 +130,13 @@ fn dot_q4_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
         // SAFETY: qs is 32 bytes.
         let (x0, x1) = unsafe { (load(pb), load(pb.add(16))) };
         let p = mul_i8(i8x16_sub(lo, eight), i8x16_sub(hi, eight), x0, x1);
-        let d = f32x4_splat(f16_le(a.d) * f16_le(b.d));
+        let d = f32x4_splat(f16_le(a.d) * b.d);
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(p), d));
     }
     hsum(acc)
 }
 
-fn dot_q4_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
+fn dot_q4_1(w: &[BlockQ4_1], x: &[ActQ8_1]) -> f32 {
     let mut acc = f32x4_splat(0.0);
     let mut offs = 0f32;
     for (a, b) in w.iter().zip(x) {
@@ -146,9 +146,9 @@ fn dot_q4_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
         let (x0, x1) = unsafe { (load(pb), load(pb.add(16))) };
         // Nibbles are 0..=15, so reading them as signed bytes is exact.
         let p = mul_i8(lo, hi, x0, x1);
-        let d = f32x4_splat(f16_le(a.d) * f16_le(b.d));
+        let d = f32x4_splat(f16_le(a.d) * b.d);
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(p), d));
-        offs += f16_le(a.m) * f16_le(b.s);
+        offs += f16_le(a.m) * b.s;
     }
     hsum(acc) + offs
 }
