@@ -316,3 +316,26 @@ fn four_row_kernels_match_single_row_portable() {
         }
     }
 }
+
+#[test]
+fn simd128_four_row_kernels_are_bit_identical_to_portable() {
+    // simd128 accumulates each row block by block in the portable order and has no FMA, so
+    // even with random scales its four-row results equal the portable ones exactly.
+    let Some(k) = available().into_iter().find(|k| k.name == "simd128") else { return };
+    let mut r = Rng::new(8);
+    for n in LENGTHS {
+        let xs: Vec<Vec<ActQ8_0>> = (0..4).map(|_| a8(&q8_blocks(&mut r, n, -127, false))).collect();
+        let x4 = [&xs[0][..], &xs[1][..], &xs[2][..], &xs[3][..]];
+        let w = q8_blocks(&mut r, n, -128, false);
+        assert_eq!((k.dot4_q8_0)(&w, x4), x4.map(|x| portable::dot_q8_0(&w, x)), "q8_0 n={n}");
+        let w: Vec<BlockQ4_0> =
+            (0..n / QK).map(|_| BlockQ4_0 { d: to_f16_le(r.f()), qs: nibble_bytes(&mut r) }).collect();
+        assert_eq!((k.dot4_q4_0)(&w, x4), x4.map(|x| portable::dot_q4_0(&w, x)), "q4_0 n={n}");
+        let xs: Vec<Vec<ActQ8_1>> = (0..4).map(|_| a81(&q8_1_blocks(&mut r, n, false))).collect();
+        let x4 = [&xs[0][..], &xs[1][..], &xs[2][..], &xs[3][..]];
+        let w: Vec<BlockQ4_1> = (0..n / QK)
+            .map(|_| BlockQ4_1 { d: to_f16_le(r.f()), m: to_f16_le(r.f()), qs: nibble_bytes(&mut r) })
+            .collect();
+        assert_eq!((k.dot4_q4_1)(&w, x4), x4.map(|x| portable::dot_q4_1(&w, x)), "q4_1 n={n}");
+    }
+}
