@@ -117,7 +117,7 @@ pub fn dequantize(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> Result<()> {
         }
         GgmlType::F16 => {
             for (d, s) in dst.iter_mut().zip(src.chunks_exact(2)) {
-                *d = f16::from_le_bytes([s[0], s[1]]).to_f32();
+                *d = f16_le([s[0], s[1]]);
             }
         }
         GgmlType::Q4_0 => blocks_into::<BlockQ4_0>(src, dst, BlockQ4_0::dequantize),
@@ -185,7 +185,22 @@ fn blocks_from<B: bytemuck::Pod>(src: &[f32], out: &mut Vec<u8>, f: fn(&[f32; QK
 /// Reads a little-endian f16 stored as two bytes.
 #[inline(always)]
 pub fn f16_le(b: [u8; 2]) -> f32 {
-    f16::from_le_bytes(b).to_f32()
+    f16_bits_to_f32(u16::from_le_bytes(b))
+}
+
+/// f16 bits → f32, exact, branch-free (the `half` crate converts in software on wasm32, with
+/// branches, which showed in every quantized dot). Normal and subnormal halves: the 15 value
+/// bits shifted into an f32 are the same number scaled by 2^-112 (an f16 subnormal lands on an
+/// f32 subnormal), so one multiply by 2^112 restores it exactly. Inf and NaN (exponent 31) get
+/// the all-ones f32 exponent; a NaN is quieted, as `half` and F16C do.
+#[inline(always)]
+pub fn f16_bits_to_f32(h: u16) -> f32 {
+    let h = h as u32;
+    let sign = (h & 0x8000) << 16;
+    let em = h & 0x7fff;
+    let finite = (f32::from_bits(em << 13) * f32::from_bits(0x7780_0000)).to_bits();
+    let special = (em << 13) | 0x7f80_0000 | if em > 0x7c00 { 0x0040_0000 } else { 0 };
+    f32::from_bits(sign | if em >= 0x7c00 { special } else { finite })
 }
 
 /// Stores `x` as two little-endian f16 bytes.

@@ -1,4 +1,6 @@
 use super::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn ramp(n: usize, seed: u32) -> Vec<f32> {
     // A deterministic, irregular signal with both signs and a few large values.
@@ -9,7 +11,11 @@ fn ramp(n: usize, seed: u32) -> Vec<f32> {
             s ^= s >> 17;
             s ^= s << 5;
             let u = (s as f32 / u32::MAX as f32) * 2.0 - 1.0;
-            if i % 29 == 0 { u * 7.0 } else { u }
+            if i % 29 == 0 {
+                u * 7.0
+            } else {
+                u
+            }
         })
         .collect()
 }
@@ -142,5 +148,15 @@ fn searched_q4_0_keeps_llama_cpps_layout() {
         let mut y = [0f32; QK];
         b.dequantize(&mut y);
         assert_eq!(y, x);
+    }
+}
+
+#[test]
+fn f16_conversion_is_bit_identical_to_half_for_every_value() {
+    for h in 0..=u16::MAX {
+        let want = half::f16::from_bits(h).to_f32();
+        let got = super::f16_bits_to_f32(h);
+        assert_eq!(got.to_bits(), want.to_bits(), "f16 bits {h:#06x}: {got} vs {want}");
+        assert_eq!(super::f16_le(h.to_le_bytes()).to_bits(), want.to_bits());
     }
 }

@@ -1,6 +1,7 @@
 //! `x[m, k] · w[n, k]ᵀ + bias` with the weight in its file type.
 //!
-//! Q8_0 / Q4_0 weights: each activation row is quantized once to Q8_0 and every 32-block is an
+//! Q8_0 / Q4_0 weights: each activation row is quantized once to Q8_0 (kept with f32
+//! scales, [`ActQ8_0`]) and every 32-block is an
 //! exact integer dot times the two scales. Q4_1 weights pair with Q8_1 activations, whose
 //! `s = d·Σq` folds in the weight minimum. F32 weights use an f32 dot in place; F16 weights use
 //! the f16·f32 kernel for a few rows, else each weight row is converted once per tile of
@@ -9,9 +10,9 @@
 //! Loop order: activation rows are taken in tiles of [`ROW_TILE`]; for each tile every weight
 //! row is streamed once and dotted against all rows of the tile while it sits in L1.
 
-use super::simd::Kernels;
+use super::simd::{ActQ8_0, ActQ8_1, Kernels};
 use crate::error::{AttuneError, Result};
-use crate::quant::{as_blocks, dequantize, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1, GgmlType, QK};
+use crate::quant::{as_blocks, dequantize, BlockQ4_0, BlockQ4_1, BlockQ8_0, GgmlType, QK};
 
 /// Activation rows dotted against one weight row before moving to the next weight row.
 pub const ROW_TILE: usize = 32;
@@ -65,7 +66,7 @@ pub fn matmul(
                 (kern.dot_f16_f32)(&w[j * row_bytes..][..row_bytes], &x[i * k..][..k])
             }),
             GgmlType::Q8_0 => {
-                let xq = quantize_rows(x, BlockQ8_0::quantize);
+                let xq = quantize_rows(x, ActQ8_0::quantize);
                 let wb = as_blocks::<BlockQ8_0>(w);
                 let xr = |i: usize| &xq[i * kb..][..kb];
                 tiled4(
@@ -77,7 +78,7 @@ pub fn matmul(
                 );
             }
             GgmlType::Q4_0 => {
-                let xq = quantize_rows(x, BlockQ8_0::quantize);
+                let xq = quantize_rows(x, ActQ8_0::quantize);
                 let wb = as_blocks::<BlockQ4_0>(w);
                 let xr = |i: usize| &xq[i * kb..][..kb];
                 tiled4(
@@ -89,7 +90,7 @@ pub fn matmul(
                 );
             }
             GgmlType::Q4_1 => {
-                let xq = quantize_rows(x, BlockQ8_1::quantize);
+                let xq = quantize_rows(x, ActQ8_1::quantize);
                 let wb = as_blocks::<BlockQ4_1>(w);
                 let xr = |i: usize| &xq[i * kb..][..kb];
                 tiled4(

@@ -6,6 +6,8 @@ use super::*;
 use crate::compute::SharedBytes;
 use crate::quant::{quantize, BlockQ8_0, BlockQ8_1, GgmlType, QK};
 use std::sync::Arc;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn backends() -> Vec<CpuBackend> {
     simd::available().into_iter().map(CpuBackend::with_kernels).collect()

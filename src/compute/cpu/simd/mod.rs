@@ -9,8 +9,53 @@ mod wasm;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-use crate::quant::{BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1};
+use crate::quant::{f16_le, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1, QK};
+use bytemuck::{Pod, Zeroable};
 use std::sync::OnceLock;
+
+/// A Q8_0 activation block as the matmul keeps it in memory: [`BlockQ8_0`] with its f16 scale
+/// already widened to f32 (activations never go to disk, and converting the scale once per
+/// quantized row instead of once per weight row saves a conversion in every block dot). The
+/// scale is the f16-rounded one, so every dot is bit-identical to one over [`BlockQ8_0`].
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+#[repr(C)]
+pub struct ActQ8_0 {
+    pub d: f32,
+    pub qs: [i8; QK],
+}
+
+/// [`BlockQ8_1`] with both f16 values (`d` and `s = d·Σq`, each f16-rounded) widened to f32.
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+#[repr(C)]
+pub struct ActQ8_1 {
+    pub d: f32,
+    pub s: f32,
+    pub qs: [i8; QK],
+}
+
+impl ActQ8_0 {
+    pub fn quantize(x: &[f32; QK]) -> Self {
+        Self::from(&BlockQ8_0::quantize(x))
+    }
+}
+
+impl From<&BlockQ8_0> for ActQ8_0 {
+    fn from(b: &BlockQ8_0) -> Self {
+        ActQ8_0 { d: f16_le(b.d), qs: b.qs }
+    }
+}
+
+impl ActQ8_1 {
+    pub fn quantize(x: &[f32; QK]) -> Self {
+        Self::from(&BlockQ8_1::quantize(x))
+    }
+}
+
+impl From<&BlockQ8_1> for ActQ8_1 {
+    fn from(b: &BlockQ8_1) -> Self {
+        ActQ8_1 { d: f16_le(b.d), s: f16_le(b.s), qs: b.qs }
+    }
+}
 
 /// One instruction set's dot kernels. Operands have equal lengths (a longer one is truncated);
 /// quantized weights are the first operand, activations the second (Q8 activations are in
@@ -21,14 +66,14 @@ pub struct Kernels {
     pub dot_f32: fn(&[f32], &[f32]) -> f32,
     /// Little-endian f16 bytes · f32.
     pub dot_f16_f32: fn(&[u8], &[f32]) -> f32,
-    pub dot_q8_0: fn(&[BlockQ8_0], &[BlockQ8_0]) -> f32,
-    pub dot_q4_0: fn(&[BlockQ4_0], &[BlockQ8_0]) -> f32,
-    pub dot_q4_1: fn(&[BlockQ4_1], &[BlockQ8_1]) -> f32,
+    pub dot_q8_0: fn(&[BlockQ8_0], &[ActQ8_0]) -> f32,
+    pub dot_q4_0: fn(&[BlockQ4_0], &[ActQ8_0]) -> f32,
+    pub dot_q4_1: fn(&[BlockQ4_1], &[ActQ8_1]) -> f32,
     /// One weight row against four activation rows at once (the weight block is loaded and
     /// unpacked once for all four); each result equals the single-row kernel's.
-    pub dot4_q8_0: fn(&[BlockQ8_0], [&[BlockQ8_0]; 4]) -> [f32; 4],
-    pub dot4_q4_0: fn(&[BlockQ4_0], [&[BlockQ8_0]; 4]) -> [f32; 4],
-    pub dot4_q4_1: fn(&[BlockQ4_1], [&[BlockQ8_1]; 4]) -> [f32; 4],
+    pub dot4_q8_0: fn(&[BlockQ8_0], [&[ActQ8_0]; 4]) -> [f32; 4],
+    pub dot4_q4_0: fn(&[BlockQ4_0], [&[ActQ8_0]; 4]) -> [f32; 4],
+    pub dot4_q4_1: fn(&[BlockQ4_1], [&[ActQ8_1]; 4]) -> [f32; 4],
 }
 
 static PORTABLE: Kernels = Kernels {

@@ -6,7 +6,8 @@
 //! length (extra elements of the longer one are ignored, never read out of bounds), the integer
 //! part of each block product is exact, and block results are `isum * d_w * d_x` summed in f32.
 
-use crate::quant::{f16_le, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1, QK};
+use super::{ActQ8_0, ActQ8_1};
+use crate::quant::{f16_le, BlockQ4_0, BlockQ4_1, BlockQ8_0, QK};
 
 const LANES: usize = 8;
 
@@ -55,10 +56,10 @@ pub fn block_isum(a: &[i8; QK], b: &[i8; QK]) -> i32 {
 }
 
 /// Q8_0 weights · Q8_0 activations.
-pub fn dot_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
+pub fn dot_q8_0(w: &[BlockQ8_0], x: &[ActQ8_0]) -> f32 {
     let mut sum = 0f32;
     for (a, b) in w.iter().zip(x) {
-        sum += block_isum(&a.qs, &b.qs) as f32 * (f16_le(a.d) * f16_le(b.d));
+        sum += block_isum(&a.qs, &b.qs) as f32 * (f16_le(a.d) * b.d);
     }
     sum
 }
@@ -86,20 +87,20 @@ pub fn unpack_q4_1(b: &BlockQ4_1) -> [i8; QK] {
 }
 
 /// Q4_0 weights · Q8_0 activations.
-pub fn dot_q4_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
+pub fn dot_q4_0(w: &[BlockQ4_0], x: &[ActQ8_0]) -> f32 {
     let mut sum = 0f32;
     for (a, b) in w.iter().zip(x) {
-        sum += block_isum(&unpack_q4_0(a), &b.qs) as f32 * (f16_le(a.d) * f16_le(b.d));
+        sum += block_isum(&unpack_q4_0(a), &b.qs) as f32 * (f16_le(a.d) * b.d);
     }
     sum
 }
 
 /// Q4_1 weights · Q8_1 activations: `Σ (d_w q_w + m_w) d_x q_x = d_w d_x Σ q_w q_x + m_w s_x`.
-pub fn dot_q4_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
+pub fn dot_q4_1(w: &[BlockQ4_1], x: &[ActQ8_1]) -> f32 {
     let mut sum = 0f32;
     for (a, b) in w.iter().zip(x) {
         let isum = block_isum(&unpack_q4_1(a), &b.qs) as f32;
-        sum += isum * (f16_le(a.d) * f16_le(b.d)) + f16_le(a.m) * f16_le(b.s);
+        sum += isum * (f16_le(a.d) * b.d) + f16_le(a.m) * b.s;
     }
     sum
 }

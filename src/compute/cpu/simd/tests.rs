@@ -6,6 +6,8 @@
 
 use super::*;
 use crate::quant::{f16_le, to_f16_le, QK};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 pub(crate) struct Rng(u64);
 
@@ -125,6 +127,15 @@ fn q8_1_blocks(r: &mut Rng, n: usize, unit: bool) -> Vec<BlockQ8_1> {
         .collect()
 }
 
+/// Activation blocks as the kernels take them (f32 scales).
+fn a8(x: &[BlockQ8_0]) -> Vec<ActQ8_0> {
+    x.iter().map(ActQ8_0::from).collect()
+}
+
+fn a81(x: &[BlockQ8_1]) -> Vec<ActQ8_1> {
+    x.iter().map(ActQ8_1::from).collect()
+}
+
 fn nibble_bytes(r: &mut Rng) -> [u8; QK / 2] {
     let mut qs = [0u8; QK / 2];
     qs.iter_mut().for_each(|q| *q = r.next_u32() as u8);
@@ -151,10 +162,20 @@ fn dot_q8_0_matches_portable() {
         for n in LENGTHS {
             // Weights may hold -128 (a file could); activations are in [-127, 127].
             let (w, x) = (q8_blocks(&mut r, n, -128, true), q8_blocks(&mut r, n, -127, true));
-            assert_eq!((k.dot_q8_0)(&w, &x), portable::dot_q8_0(&w, &x), "{} q8_0 exact n={n}", k.name);
+            assert_eq!(
+                (k.dot_q8_0)(&w, &a8(&x)),
+                portable::dot_q8_0(&w, &a8(&x)),
+                "{} q8_0 exact n={n}",
+                k.name
+            );
             let (w, x) = (q8_blocks(&mut r, n, -128, false), q8_blocks(&mut r, n, -127, false));
             let scale = abs_scale(&deq(Q8_0, &w), &deq(Q8_0, &x));
-            close((k.dot_q8_0)(&w, &x), portable::dot_q8_0(&w, &x), scale, &format!("{} q8_0 n={n}", k.name));
+            close(
+                (k.dot_q8_0)(&w, &a8(&x)),
+                portable::dot_q8_0(&w, &a8(&x)),
+                scale,
+                &format!("{} q8_0 n={n}", k.name),
+            );
         }
     }
 }
@@ -173,7 +194,7 @@ fn dot_q4_0_matches_portable() {
                     })
                     .collect();
                 let x = q8_blocks(&mut r, n, -127, unit);
-                let (got, want) = ((k.dot_q4_0)(&w, &x), portable::dot_q4_0(&w, &x));
+                let (got, want) = ((k.dot_q4_0)(&w, &a8(&x)), portable::dot_q4_0(&w, &a8(&x)));
                 if unit {
                     assert_eq!(got, want, "{} q4_0 exact n={n}", k.name);
                 } else {
@@ -204,7 +225,7 @@ fn dot_q4_1_matches_portable() {
                     })
                     .collect();
                 let x = q8_1_blocks(&mut r, n, unit);
-                let (got, want) = ((k.dot_q4_1)(&w, &x), portable::dot_q4_1(&w, &x));
+                let (got, want) = ((k.dot_q4_1)(&w, &a81(&x)), portable::dot_q4_1(&w, &a81(&x)));
                 if unit {
                     assert_eq!(got, want, "{} q4_1 exact n={n}", k.name);
                 } else {
@@ -231,18 +252,18 @@ fn portable_quant_dots_match_dequantized_math() {
     let w = q8_blocks(&mut r, n, -128, false);
     let x = q8_blocks(&mut r, n, -127, false);
     let (wf, xf) = (deq(Q8_0, &w), deq(Q8_0, &x));
-    close(portable::dot_q8_0(&w, &x), dotf(&wf, &xf), abs_scale(&wf, &xf), "q8_0 vs f32");
+    close(portable::dot_q8_0(&w, &a8(&x)), dotf(&wf, &xf), abs_scale(&wf, &xf), "q8_0 vs f32");
     let w4: Vec<BlockQ4_0> =
         (0..n / QK).map(|_| BlockQ4_0 { d: to_f16_le(r.f()), qs: nibble_bytes(&mut r) }).collect();
     let wf = deq(Q4_0, &w4);
-    close(portable::dot_q4_0(&w4, &x), dotf(&wf, &xf), abs_scale(&wf, &xf), "q4_0 vs f32");
+    close(portable::dot_q4_0(&w4, &a8(&x)), dotf(&wf, &xf), abs_scale(&wf, &xf), "q4_0 vs f32");
     let w41: Vec<BlockQ4_1> = (0..n / QK)
         .map(|_| BlockQ4_1 { d: to_f16_le(r.f()), m: to_f16_le(r.f()), qs: nibble_bytes(&mut r) })
         .collect();
     let x1 = q8_1_blocks(&mut r, n, false);
     let (wf, xf) = (deq(Q4_1, &w41), deq(Q8_1, &x1));
     // s is stored as f16, so the folded offset carries f16 rounding of d·Σq: allow 1e-3.
-    let got = portable::dot_q4_1(&w41, &x1);
+    let got = portable::dot_q4_1(&w41, &a81(&x1));
     let want = dotf(&wf, &xf);
     assert!((got - want).abs() <= 1e-3 * abs_scale(&wf, &xf), "q4_1 vs f32: {got} vs {want}");
 }
@@ -265,9 +286,11 @@ fn four_row_kernels_match_single_row_portable() {
                 };
                 let xs: Vec<Vec<BlockQ8_0>> = (0..4).map(|_| q8_blocks(&mut r, n, -127, unit)).collect();
                 let x4 = [&xs[0][..], &xs[1][..], &xs[2][..], &xs[3][..]];
+                let xas: Vec<Vec<ActQ8_0>> = xs.iter().map(|x| a8(x)).collect();
+                let xa4 = [&xas[0][..], &xas[1][..], &xas[2][..], &xas[3][..]];
                 let w = q8_blocks(&mut r, n, -128, unit);
                 let sc = x4.map(|x| abs_scale(&deq(Q8_0, &w), &deq(Q8_0, x)));
-                check((k.dot4_q8_0)(&w, x4), x4.map(|x| portable::dot_q8_0(&w, x)), sc, "dot4 q8_0");
+                check((k.dot4_q8_0)(&w, xa4), xa4.map(|x| portable::dot_q8_0(&w, x)), sc, "dot4 q8_0");
                 let w: Vec<BlockQ4_0> = (0..n / QK)
                     .map(|_| BlockQ4_0 {
                         d: to_f16_le(if unit { 1.0 } else { r.f() }),
@@ -275,9 +298,11 @@ fn four_row_kernels_match_single_row_portable() {
                     })
                     .collect();
                 let sc = x4.map(|x| abs_scale(&deq(Q4_0, &w), &deq(Q8_0, x)));
-                check((k.dot4_q4_0)(&w, x4), x4.map(|x| portable::dot_q4_0(&w, x)), sc, "dot4 q4_0");
+                check((k.dot4_q4_0)(&w, xa4), xa4.map(|x| portable::dot_q4_0(&w, x)), sc, "dot4 q4_0");
                 let xs: Vec<Vec<BlockQ8_1>> = (0..4).map(|_| q8_1_blocks(&mut r, n, unit)).collect();
                 let x4 = [&xs[0][..], &xs[1][..], &xs[2][..], &xs[3][..]];
+                let xas: Vec<Vec<ActQ8_1>> = xs.iter().map(|x| a81(x)).collect();
+                let xa4 = [&xas[0][..], &xas[1][..], &xas[2][..], &xas[3][..]];
                 let w: Vec<BlockQ4_1> = (0..n / QK)
                     .map(|_| {
                         let (d, m) =
@@ -286,8 +311,31 @@ fn four_row_kernels_match_single_row_portable() {
                     })
                     .collect();
                 let sc = x4.map(|x| abs_scale(&deq(Q4_1, &w), &deq(Q8_1, x)));
-                check((k.dot4_q4_1)(&w, x4), x4.map(|x| portable::dot_q4_1(&w, x)), sc, "dot4 q4_1");
+                check((k.dot4_q4_1)(&w, xa4), xa4.map(|x| portable::dot_q4_1(&w, x)), sc, "dot4 q4_1");
             }
         }
+    }
+}
+
+#[test]
+fn simd128_four_row_kernels_are_bit_identical_to_portable() {
+    // simd128 accumulates each row block by block in the portable order and has no FMA, so
+    // even with random scales its four-row results equal the portable ones exactly.
+    let Some(k) = available().into_iter().find(|k| k.name == "simd128") else { return };
+    let mut r = Rng::new(8);
+    for n in LENGTHS {
+        let xs: Vec<Vec<ActQ8_0>> = (0..4).map(|_| a8(&q8_blocks(&mut r, n, -127, false))).collect();
+        let x4 = [&xs[0][..], &xs[1][..], &xs[2][..], &xs[3][..]];
+        let w = q8_blocks(&mut r, n, -128, false);
+        assert_eq!((k.dot4_q8_0)(&w, x4), x4.map(|x| portable::dot_q8_0(&w, x)), "q8_0 n={n}");
+        let w: Vec<BlockQ4_0> =
+            (0..n / QK).map(|_| BlockQ4_0 { d: to_f16_le(r.f()), qs: nibble_bytes(&mut r) }).collect();
+        assert_eq!((k.dot4_q4_0)(&w, x4), x4.map(|x| portable::dot_q4_0(&w, x)), "q4_0 n={n}");
+        let xs: Vec<Vec<ActQ8_1>> = (0..4).map(|_| a81(&q8_1_blocks(&mut r, n, false))).collect();
+        let x4 = [&xs[0][..], &xs[1][..], &xs[2][..], &xs[3][..]];
+        let w: Vec<BlockQ4_1> = (0..n / QK)
+            .map(|_| BlockQ4_1 { d: to_f16_le(r.f()), m: to_f16_le(r.f()), qs: nibble_bytes(&mut r) })
+            .collect();
+        assert_eq!((k.dot4_q4_1)(&w, x4), x4.map(|x| portable::dot_q4_1(&w, x)), "q4_1 n={n}");
     }
 }

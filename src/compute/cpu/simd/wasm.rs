@@ -1,10 +1,17 @@
 //! WebAssembly simd128 kernels (compiled when the target enables `simd128`, which
-//! `.cargo/config.toml` does for wasm32). Int8 dots widen with `extmul` to exact i16 products
-//! (|p| <= 128·128) and add pairs into i32 lanes, so the integer part of every block is exact.
-//! simd128 has no f16 conversion; F16 weights are converted eight at a time in scalar code.
+//! `.cargo/config.toml` does for wasm32). Int8 dots widen both operands to i16 and use
+//! `i32x4.dot_i16x8_s` (one `pmaddwd` on x86 engines; the products and pair sums are exact), so
+//! the integer part of every block is exact.
+//!
+//! The four-row kernels widen a weight block once and dot it against four activation rows,
+//! then fold the four rows' partial sums into one vector (lane r = row r) so each block costs
+//! one int→float conversion and one scale multiply for all four rows. Each lane accumulates
+//! `isum · (d_w · d_x)` block by block in the same order as the portable kernels, and simd128
+//! has no fused multiply-add, so the four-row results are bit-identical to the portable ones.
+//! simd128 has no f16 conversion; F16 values are converted in scalar code (bit manipulation).
 
-use super::Kernels;
-use crate::quant::{f16_le, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1};
+use super::{ActQ8_0, ActQ8_1, Kernels};
+use crate::quant::{f16_le, BlockQ4_0, BlockQ4_1, BlockQ8_0};
 use core::arch::wasm32::*;
 
 pub fn kernels() -> Option<Kernels> {
@@ -15,9 +22,9 @@ pub fn kernels() -> Option<Kernels> {
         dot_q8_0,
         dot_q4_0,
         dot_q4_1,
-        dot4_q8_0: |w, x| x.map(|x| dot_q8_0(w, x)),
-        dot4_q4_0: |w, x| x.map(|x| dot_q4_0(w, x)),
-        dot4_q4_1: |w, x| x.map(|x| dot_q4_1(w, x)),
+        dot4_q8_0,
+        dot4_q4_0,
+        dot4_q4_1,
     })
 }
 
@@ -34,18 +41,64 @@ fn load(p: *const u8) -> v128 {
     unsafe { v128_load(p as *const v128) }
 }
 
-/// 16 + 16 signed bytes · 16 + 16 signed bytes → four i32 partial sums, exact.
+/// The 32 signed bytes of a block (two vectors) widened to four i16x8.
 #[inline(always)]
-fn mul_i8(w0: v128, w1: v128, x0: v128, x1: v128) -> v128 {
+fn widen(v0: v128, v1: v128) -> [v128; 4] {
+    [
+        i16x8_extend_low_i8x16(v0),
+        i16x8_extend_high_i8x16(v0),
+        i16x8_extend_low_i8x16(v1),
+        i16x8_extend_high_i8x16(v1),
+    ]
+}
+
+/// A widened 32-element block · 32 signed bytes at `x` → four i32 partial sums, exact.
+#[inline(always)]
+fn dot_wide(w: &[v128; 4], x: &[i8; 32]) -> v128 {
+    let p = x.as_ptr() as *const u8;
+    // SAFETY: x is 32 bytes.
+    let (x0, x1) = unsafe { (load(p), load(p.add(16))) };
     let a = i32x4_add(
-        i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w0, x0)),
-        i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w0, x0)),
+        i32x4_dot_i16x8(w[0], i16x8_extend_low_i8x16(x0)),
+        i32x4_dot_i16x8(w[1], i16x8_extend_high_i8x16(x0)),
     );
     let b = i32x4_add(
-        i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w1, x1)),
-        i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w1, x1)),
+        i32x4_dot_i16x8(w[2], i16x8_extend_low_i8x16(x1)),
+        i32x4_dot_i16x8(w[3], i16x8_extend_high_i8x16(x1)),
     );
     i32x4_add(a, b)
+}
+
+/// 16 + 16 signed bytes · 32 signed bytes → four i32 partial sums, exact.
+#[inline(always)]
+fn mul_i8(w0: v128, w1: v128, x: &[i8; 32]) -> v128 {
+    dot_wide(&widen(w0, w1), x)
+}
+
+/// `[Σa, Σb, Σc, Σd]` of four i32x4 (exact: block sums are far below 2^31).
+#[inline(always)]
+fn hsum4_i32(a: v128, b: v128, c: v128, d: v128) -> v128 {
+    // [a0+a2, b0+b2, a1+a3, b1+b3] and the same for c, d.
+    let ab = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(a, b), i32x4_shuffle::<2, 6, 3, 7>(a, b));
+    let cd = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(c, d), i32x4_shuffle::<2, 6, 3, 7>(c, d));
+    i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(ab, cd), i32x4_shuffle::<2, 3, 6, 7>(ab, cd))
+}
+
+#[inline(always)]
+fn lanes(v: v128) -> [f32; 4] {
+    [
+        f32x4_extract_lane::<0>(v),
+        f32x4_extract_lane::<1>(v),
+        f32x4_extract_lane::<2>(v),
+        f32x4_extract_lane::<3>(v),
+    ]
+}
+
+/// The four activation rows cut to a common block count with the weight row, zipped so the
+/// block loop runs without bounds checks.
+#[inline(always)]
+fn zip4<'a, W, X>(w: &'a [W], x: [&'a [X]; 4]) -> impl Iterator<Item = (&'a W, [&'a X; 4])> {
+    w.iter().zip(x[0]).zip(x[1]).zip(x[2]).zip(x[3]).map(|((((w, a), b), c), d)| (w, [a, b, c, d]))
 }
 
 fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
@@ -102,13 +155,13 @@ fn dot_f16_f32(w: &[u8], x: &[f32]) -> f32 {
     s
 }
 
-fn dot_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
+fn dot_q8_0(w: &[BlockQ8_0], x: &[ActQ8_0]) -> f32 {
     let mut acc = f32x4_splat(0.0);
     for (a, b) in w.iter().zip(x) {
-        let (pa, pb) = (a.qs.as_ptr() as *const u8, b.qs.as_ptr() as *const u8);
-        // SAFETY: each qs is 32 bytes.
-        let p = unsafe { mul_i8(load(pa), load(pa.add(16)), load(pb), load(pb.add(16))) };
-        let d = f32x4_splat(f16_le(a.d) * f16_le(b.d));
+        let pa = a.qs.as_ptr() as *const u8;
+        // SAFETY: qs is 32 bytes.
+        let p = unsafe { mul_i8(load(pa), load(pa.add(16)), &b.qs) };
+        let d = f32x4_splat(f16_le(a.d) * b.d);
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(p), d));
     }
     hsum(acc)
@@ -121,34 +174,79 @@ fn nibbles(qs: &[u8; 16]) -> (v128, v128) {
     (v128_and(v, u8x16_splat(0x0f)), u8x16_shr(v, 4))
 }
 
-fn dot_q4_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
+fn dot_q4_0(w: &[BlockQ4_0], x: &[ActQ8_0]) -> f32 {
     let eight = i8x16_splat(8);
     let mut acc = f32x4_splat(0.0);
     for (a, b) in w.iter().zip(x) {
         let (lo, hi) = nibbles(&a.qs);
-        let pb = b.qs.as_ptr() as *const u8;
-        // SAFETY: qs is 32 bytes.
-        let (x0, x1) = unsafe { (load(pb), load(pb.add(16))) };
-        let p = mul_i8(i8x16_sub(lo, eight), i8x16_sub(hi, eight), x0, x1);
-        let d = f32x4_splat(f16_le(a.d) * f16_le(b.d));
+        let p = mul_i8(i8x16_sub(lo, eight), i8x16_sub(hi, eight), &b.qs);
+        let d = f32x4_splat(f16_le(a.d) * b.d);
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(p), d));
     }
     hsum(acc)
 }
 
-fn dot_q4_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
+fn dot_q4_1(w: &[BlockQ4_1], x: &[ActQ8_1]) -> f32 {
     let mut acc = f32x4_splat(0.0);
     let mut offs = 0f32;
     for (a, b) in w.iter().zip(x) {
         let (lo, hi) = nibbles(&a.qs);
-        let pb = b.qs.as_ptr() as *const u8;
-        // SAFETY: qs is 32 bytes.
-        let (x0, x1) = unsafe { (load(pb), load(pb.add(16))) };
         // Nibbles are 0..=15, so reading them as signed bytes is exact.
-        let p = mul_i8(lo, hi, x0, x1);
-        let d = f32x4_splat(f16_le(a.d) * f16_le(b.d));
+        let p = mul_i8(lo, hi, &b.qs);
+        let d = f32x4_splat(f16_le(a.d) * b.d);
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(p), d));
-        offs += f16_le(a.m) * f16_le(b.s);
+        offs += f16_le(a.m) * b.s;
     }
     hsum(acc) + offs
+}
+
+/// Four rows' block sums `[isum_0..isum_3]` of a widened weight block against `x`.
+#[inline(always)]
+fn isum4<X>(w: &[v128; 4], x: [&X; 4], qs: impl Fn(&X) -> &[i8; 32]) -> v128 {
+    hsum4_i32(dot_wide(w, qs(x[0])), dot_wide(w, qs(x[1])), dot_wide(w, qs(x[2])), dot_wide(w, qs(x[3])))
+}
+
+#[inline(always)]
+fn f32x4_of(v: [f32; 4]) -> v128 {
+    f32x4(v[0], v[1], v[2], v[3])
+}
+
+fn dot4_q8_0(w: &[BlockQ8_0], x: [&[ActQ8_0]; 4]) -> [f32; 4] {
+    let mut acc = f32x4_splat(0.0);
+    for (a, xb) in zip4(w, x) {
+        let pa = a.qs.as_ptr() as *const u8;
+        // SAFETY: qs is 32 bytes.
+        let wv = unsafe { widen(load(pa), load(pa.add(16))) };
+        let p = f32x4_convert_i32x4(isum4(&wv, xb, |b| &b.qs));
+        let d = f32x4_mul(f32x4_splat(f16_le(a.d)), f32x4_of(xb.map(|b| b.d)));
+        acc = f32x4_add(acc, f32x4_mul(p, d));
+    }
+    lanes(acc)
+}
+
+fn dot4_q4_0(w: &[BlockQ4_0], x: [&[ActQ8_0]; 4]) -> [f32; 4] {
+    let eight = i8x16_splat(8);
+    let mut acc = f32x4_splat(0.0);
+    for (a, xb) in zip4(w, x) {
+        let (lo, hi) = nibbles(&a.qs);
+        let wv = widen(i8x16_sub(lo, eight), i8x16_sub(hi, eight));
+        let p = f32x4_convert_i32x4(isum4(&wv, xb, |b| &b.qs));
+        let d = f32x4_mul(f32x4_splat(f16_le(a.d)), f32x4_of(xb.map(|b| b.d)));
+        acc = f32x4_add(acc, f32x4_mul(p, d));
+    }
+    lanes(acc)
+}
+
+fn dot4_q4_1(w: &[BlockQ4_1], x: [&[ActQ8_1]; 4]) -> [f32; 4] {
+    let mut acc = f32x4_splat(0.0);
+    for (a, xb) in zip4(w, x) {
+        let (lo, hi) = nibbles(&a.qs);
+        let wv = widen(lo, hi);
+        let p = f32x4_convert_i32x4(isum4(&wv, xb, |b| &b.qs));
+        let d = f32x4_mul(f32x4_splat(f16_le(a.d)), f32x4_of(xb.map(|b| b.d)));
+        let offs = f32x4_mul(f32x4_splat(f16_le(a.m)), f32x4_of(xb.map(|b| b.s)));
+        // (isum · d + m_w · s_x) per block, as the portable kernel adds it.
+        acc = f32x4_add(acc, f32x4_add(f32x4_mul(p, d), offs));
+    }
+    lanes(acc)
 }

@@ -7,8 +7,8 @@
 //! [-127, 127], which Q8 quantization guarantees (it rounds `x / d` with `|x / d| <= 127`);
 //! the i16 pair sums are at most 2·128·127 < 32767, so they never saturate.
 
-use super::Kernels;
-use crate::quant::{BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1};
+use super::{ActQ8_0, ActQ8_1, Kernels};
+use crate::quant::{BlockQ4_0, BlockQ4_1, BlockQ8_0};
 use core::arch::x86_64::*;
 
 /// The AVX2 kernel set, or `None` when this CPU lacks AVX2, FMA or F16C.
@@ -125,29 +125,29 @@ unsafe fn dot_f16_f32(w: &[u8], x: &[f32]) -> f32 {
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
+unsafe fn dot_q8_0(w: &[BlockQ8_0], x: &[ActQ8_0]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     for (a, b) in w.iter().zip(x) {
         let p = _mm256_cvtepi32_ps(mul_i8(load32(&a.qs), load32(&b.qs)));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a.d) * h2f(b.d)), p, acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a.d) * b.d), p, acc);
     }
     hsum(acc)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_q4_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
+unsafe fn dot_q4_0(w: &[BlockQ4_0], x: &[ActQ8_0]) -> f32 {
     let eight = _mm256_set1_epi8(8);
     let mut acc = _mm256_setzero_ps();
     for (a, b) in w.iter().zip(x) {
         let q = _mm256_sub_epi8(nibbles(&a.qs), eight);
         let p = _mm256_cvtepi32_ps(mul_i8(q, load32(&b.qs)));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a.d) * h2f(b.d)), p, acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a.d) * b.d), p, acc);
     }
     hsum(acc)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_q4_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
+unsafe fn dot_q4_1(w: &[BlockQ4_1], x: &[ActQ8_1]) -> f32 {
     let ones = _mm256_set1_epi16(1);
     let mut acc = _mm256_setzero_ps();
     let mut offs = 0f32;
@@ -155,8 +155,8 @@ unsafe fn dot_q4_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
         // Nibbles are already unsigned: maddubs takes them as they are.
         let p16 = _mm256_maddubs_epi16(nibbles(&a.qs), load32(&b.qs));
         let p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a.d) * h2f(b.d)), p, acc);
-        offs += h2f(a.m) * h2f(b.s);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a.d) * b.d), p, acc);
+        offs += h2f(a.m) * b.s;
     }
     hsum(acc) + offs
 }
@@ -175,7 +175,7 @@ unsafe fn hsum4(acc: [__m256; 4]) -> [f32; 4] {
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot4_q8_0(w: &[BlockQ8_0], x: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+unsafe fn dot4_q8_0(w: &[BlockQ8_0], x: [&[ActQ8_0]; 4]) -> [f32; 4] {
     let (w, x) = common(w, x);
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); 4];
@@ -187,14 +187,14 @@ unsafe fn dot4_q8_0(w: &[BlockQ8_0], x: [&[BlockQ8_0]; 4]) -> [f32; 4] {
             let xb = &x[b];
             let p16 = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(load32(&xb.qs), q));
             let p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-            *acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(xb.d)), p, *acc);
+            *acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * xb.d), p, *acc);
         }
     }
     hsum4(acc)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot4_q4_0(w: &[BlockQ4_0], x: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+unsafe fn dot4_q4_0(w: &[BlockQ4_0], x: [&[ActQ8_0]; 4]) -> [f32; 4] {
     let (w, x) = common(w, x);
     let (ones, eight) = (_mm256_set1_epi16(1), _mm256_set1_epi8(8));
     let mut acc = [_mm256_setzero_ps(); 4];
@@ -206,14 +206,14 @@ unsafe fn dot4_q4_0(w: &[BlockQ4_0], x: [&[BlockQ8_0]; 4]) -> [f32; 4] {
             let xb = &x[b];
             let p16 = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(load32(&xb.qs), q));
             let p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-            *acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(xb.d)), p, *acc);
+            *acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * xb.d), p, *acc);
         }
     }
     hsum4(acc)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot4_q4_1(w: &[BlockQ4_1], x: [&[BlockQ8_1]; 4]) -> [f32; 4] {
+unsafe fn dot4_q4_1(w: &[BlockQ4_1], x: [&[ActQ8_1]; 4]) -> [f32; 4] {
     let (w, x) = common(w, x);
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); 4];
@@ -225,8 +225,8 @@ unsafe fn dot4_q4_1(w: &[BlockQ4_1], x: [&[BlockQ8_1]; 4]) -> [f32; 4] {
             let xb = &x[b];
             let p16 = _mm256_maddubs_epi16(q, load32(&xb.qs));
             let p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-            *acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(xb.d)), p, *acc);
-            *offs += mw * h2f(xb.s);
+            *acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * xb.d), p, *acc);
+            *offs += mw * xb.s;
         }
     }
     let s = hsum4(acc);
