@@ -27,9 +27,20 @@ fn q8(x: &[f32; QK]) -> (f32, [i8; QK]) {
     let id = if d != 0.0 { 1.0 / d } else { 0.0 };
     let mut qs = [0i8; QK];
     for (q, v) in qs.iter_mut().zip(x) {
-        *q = (v * id).round() as i8;
+        *q = round_i8(v * id);
     }
     (d, qs)
+}
+
+/// `v.round() as i8` (ties away from zero, as C's `roundf`, saturating) for |v| < 2^23, without the libm
+/// call `f32::round` becomes on baseline x86-64 and wasm: truncate, then step away from zero
+/// when the remainder is at least one half (`v - trunc(v)` is exact). Vectorizes; activation
+/// rows are quantized with it before every quantized matmul.
+#[inline(always)]
+pub(crate) fn round_i8(v: f32) -> i8 {
+    let t = v as i32;
+    let r = v - t as f32;
+    (t + (r >= 0.5) as i32 - (r <= -0.5) as i32).clamp(-128, 127) as i8
 }
 
 impl BlockQ8_0 {

@@ -160,3 +160,18 @@ fn f16_conversion_is_bit_identical_to_half_for_every_value() {
         assert_eq!(super::f16_le(h.to_le_bytes()).to_bits(), want.to_bits());
     }
 }
+
+#[test]
+fn round_i8_is_roundf_on_the_q8_range() {
+    // Every quarter step and the values around each half, both signs.
+    let mut vals: Vec<f32> = (-510..=510).map(|i| i as f32 * 0.25).collect();
+    for k in -127..=127 {
+        let h = k as f32 + 0.5;
+        vals.extend([h, f32::from_bits(h.to_bits() - 1), f32::from_bits(h.to_bits() + 1)]);
+    }
+    vals.extend([0.49999997, -0.49999997, 127.4, -127.4, f32::NAN, 0.0, -0.0]);
+    for v in vals {
+        let want = if v.is_nan() { 0 } else { v.round() as i8 };
+        assert_eq!(q8_0::round_i8(v), want, "{v}");
+    }
+}
