@@ -440,9 +440,11 @@ impl Utf8Stream {
 
 #[cfg(test)]
 mod tests {
+    // Also run compiled to wasm32 (`make test-browser`), where plain #[test] is not picked up.
     use super::*;
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn byte_chars_is_gpt2_map() {
         let m = byte_chars();
         assert_eq!(m[b'!' as usize], '!');
@@ -461,7 +463,8 @@ mod tests {
         out
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn utf8_stream_holds_split_characters() {
         let emoji = "😀".as_bytes(); // 4 bytes
         let out = stream_all(&[b"a", &emoji[..1], &emoji[1..3], &emoji[3..], b"b"]);
@@ -474,7 +477,8 @@ mod tests {
         }
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn utf8_stream_zwj_sequence_bytewise() {
         let text = "👨‍👩‍👧 ok é";
         let mut s = Utf8Stream::default();
@@ -489,7 +493,8 @@ mod tests {
         assert_eq!(joined, text);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn utf8_stream_invalid_bytes_match_lossy() {
         let cases: &[&[&[u8]]] = &[
             &[b"\xff", b"a"],
@@ -505,7 +510,8 @@ mod tests {
         }
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn pre_split_names() {
         assert_eq!(pre_split("smollm"), Some(PreSplit::DigitsThenGpt2));
         assert_eq!(pre_split("gpt2"), Some(PreSplit::Gpt2));

@@ -163,11 +163,13 @@ impl ChatTemplate {
 
 #[cfg(test)]
 mod tests {
+    // Also run compiled to wasm32 (`make test-browser`), where plain #[test] is not picked up.
     use super::*;
 
     const CHATML: &str = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn renders_chatml() {
         let t = ChatTemplate::new(CHATML, "<s>", "</s>").unwrap();
         let out = t
@@ -179,7 +181,8 @@ mod tests {
         assert_eq!(out, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn content_is_data_not_template() {
         let t = ChatTemplate::new(CHATML, "", "").unwrap();
         let out = t
@@ -188,7 +191,8 @@ mod tests {
         assert!(out.contains("{{ 7 * 6 }} <b>&</b>"), "{out}");
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn whitespace_control_like_transformers() {
         // trim_blocks drops the newline after a block tag; lstrip_blocks the indent before it
         let src = "{% for m in messages %}\n    {% if m.role == 'user' %}\n[{{ m.content }}]\n    {% endif %}\n{% endfor %}\n";
@@ -202,7 +206,8 @@ mod tests {
         assert_eq!(out, "[a]\n");
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn python_methods_and_variables() {
         let src = "{{ bos_token }}{% for m in messages %}{{ m['content'].strip().upper() }}{% if m['role'].startswith('sys') %}!{% endif %}{% endfor %}{{ eos_token }}";
         let t = ChatTemplate::new(src, "<s>", "</s>").unwrap();
@@ -215,7 +220,8 @@ mod tests {
         assert_eq!(out, "<s>HI!YO</s>");
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn errors_have_the_chat_template_code() {
         let e = ChatTemplate::new("{% for x in %}", "", "").unwrap_err();
         assert_eq!(e.code(), "chat_template", "{e}");
