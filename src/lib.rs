@@ -4,6 +4,7 @@
 pub mod compute;
 pub mod error;
 pub mod model;
+pub mod profile;
 pub mod quant;
 
 #[cfg(target_arch = "wasm32")]
