@@ -15,7 +15,8 @@ pub mod file;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 
-#[cfg(test)]
+// The memory and file stores share one test suite (the file store is native only).
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 pub use cache::{CacheKey, EmbeddingCache};
