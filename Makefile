@@ -43,6 +43,7 @@ test-native:
 test-browser: setup
 	$(CARGO) test --release --target wasm32-unknown-unknown --lib
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web
+	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web_profile
 
 bench: bench-native bench-browser
 

@@ -35,6 +35,21 @@ pub enum AttuneError {
     /// Reading or writing a file (native only).
     #[error("io: {0}")]
     Io(String),
+    /// The profile store cannot be opened or used (private mode, blocked, no IndexedDB).
+    #[error("storage unavailable: {0}")]
+    StorageUnavailable(String),
+    /// The browser refused the write for lack of space; nothing was changed.
+    #[error("storage quota exceeded: {0}")]
+    QuotaExceeded(String),
+    /// A stored record was written by a newer SDK; it is left untouched.
+    #[error("record version too new: {0}")]
+    VersionTooNew(String),
+    /// A stored record cannot be read; it is left untouched.
+    #[error("corrupt record: {0}")]
+    CorruptRecord(String),
+    /// An import is not a valid profile export; nothing was changed.
+    #[error("invalid import: {0}")]
+    InvalidImport(String),
 }
 
 impl AttuneError {
@@ -50,6 +65,11 @@ impl AttuneError {
             AttuneError::Compute(_) => "compute",
             AttuneError::Busy(_) => "busy",
             AttuneError::Io(_) => "io",
+            AttuneError::StorageUnavailable(_) => "storage_unavailable",
+            AttuneError::QuotaExceeded(_) => "quota_exceeded",
+            AttuneError::VersionTooNew(_) => "version_too_new",
+            AttuneError::CorruptRecord(_) => "corrupt_record",
+            AttuneError::InvalidImport(_) => "invalid_import",
         }
     }
 }

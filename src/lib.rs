@@ -4,7 +4,9 @@
 pub mod compute;
 pub mod error;
 pub mod model;
+pub mod profile;
 pub mod quant;
+pub mod store;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -1,0 +1,67 @@
+//! Where profiles live: a [`Store`] per namespace, with three implementations: [`MemoryStore`],
+//! [`FileStore`] (native, for the CLI) and `IndexedDbStore` (browser). Every store keeps two
+//! versioned records per namespace: the profile (docs/profile-format.md) and the embedding cache.
+//!
+//! Every change is one read-modify-write transaction ([`Store::update`]): the record is read,
+//! decoded (migrating older versions; refusing newer ones with `version_too_new` and corrupt ones
+//! with `corrupt_record`, both left untouched), changed, validated and written, or nothing is.
+
+pub mod cache;
+pub mod memory;
+pub mod record;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod file;
+#[cfg(target_arch = "wasm32")]
+pub mod indexeddb;
+
+// The memory and file stores share one test suite (the file store is native only).
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+pub use cache::{CacheKey, EmbeddingCache};
+#[cfg(not(target_arch = "wasm32"))]
+pub use file::FileStore;
+#[cfg(target_arch = "wasm32")]
+pub use indexeddb::IndexedDbStore;
+pub use memory::MemoryStore;
+
+use crate::error::Result;
+use crate::profile::{format, Profile};
+
+/// A profile store for one namespace. Async because the browser's storage is; native stores
+/// complete immediately (drive them with `pollster::block_on`).
+#[allow(async_fn_in_trait)]
+pub trait Store {
+    fn namespace(&self) -> &str;
+
+    /// The stored profile (a fresh one if none is stored).
+    async fn load(&self) -> Result<Profile>;
+
+    /// Reads, changes and writes the profile in one transaction; if `f` or the write fails the
+    /// stored profile is unchanged.
+    async fn update<R>(&self, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<R>;
+
+    /// Removes everything of the namespace (profile and embedding cache).
+    async fn clear(&self) -> Result<()>;
+
+    /// A cached embedding (and marks it as recently used).
+    async fn cached_embedding(&self, key: &CacheKey) -> Result<Option<Vec<f32>>>;
+
+    async fn cache_embedding(&self, key: &CacheKey, vector: &[f32]) -> Result<()>;
+
+    /// The export document of the stored profile.
+    async fn export(&self, now: i64) -> Result<String> {
+        Ok(format::export(&self.load().await?, now))
+    }
+
+    /// Replaces the stored profile by an export, validated in full first: all or nothing.
+    async fn import(&self, document: &str) -> Result<()> {
+        let incoming = format::import(document)?;
+        self.update(move |p| {
+            *p = incoming;
+            Ok(())
+        })
+        .await
+    }
+}

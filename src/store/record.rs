@@ -1,0 +1,45 @@
+//! What every store does between reading and writing its records: decode (versioned, migrated),
+//! run the caller's change, encode. Nothing is written unless all of it succeeds.
+
+use super::cache::EmbeddingCache;
+use crate::error::{AttuneError, Result};
+use crate::profile::{format, limits, Profile};
+
+/// Record names within a namespace.
+pub const PROFILE: &str = "profile";
+pub const EMBEDDINGS: &str = "embeddings";
+
+/// The stored profile, or a fresh one if nothing is stored.
+pub fn decode_profile(record: Option<&str>) -> Result<Profile> {
+    record.map_or_else(|| Ok(Profile::default()), format::from_record)
+}
+
+/// Runs `f` on the decoded profile; returns the record to write and `f`'s result. If `f` fails
+/// nothing is to be written.
+pub fn update_profile<R>(record: Option<&str>, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<(String, R)> {
+    let mut p = decode_profile(record)?;
+    let r = f(&mut p)?;
+    format::validate(&p).map_err(|m| AttuneError::InvalidArgument(format!("the update leaves an invalid profile: {m}")))?;
+    let out = format::to_record(&p);
+    if out.len() > limits::PROFILE_BYTES {
+        return Err(AttuneError::InputTooLarge(format!("profile of {} bytes", out.len())));
+    }
+    Ok((out, r))
+}
+
+pub fn decode_cache(record: Option<&str>) -> Result<EmbeddingCache> {
+    record.map_or_else(|| Ok(EmbeddingCache::default()), EmbeddingCache::from_record)
+}
+
+/// Namespaces name databases and directories: 1–64 of `A-Z a-z 0-9 . _ -`, not starting with `.`.
+pub fn check_namespace(ns: &str) -> Result<()> {
+    let ok = !ns.is_empty()
+        && ns.len() <= 64
+        && !ns.starts_with('.')
+        && ns.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(AttuneError::InvalidArgument(format!("namespace {ns:?}: 1-64 of A-Z a-z 0-9 . _ -")))
+    }
+}

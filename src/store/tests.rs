@@ -1,0 +1,167 @@
+//! The memory and file stores through the same checks (the IndexedDB one has its own, in the
+//! browser: tests/web_profile.rs).
+
+use super::cache::DEFAULT_CACHE_ENTRIES;
+use super::record::{EMBEDDINGS, PROFILE};
+use super::*;
+use crate::profile::{format, Event, EventKind, Forget, Item};
+use pollster::block_on;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const T0: i64 = 1_700_000_000_000;
+
+fn temp_root() -> std::path::PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let p = std::env::temp_dir().join(format!("attune-store-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let _ = std::fs::remove_dir_all(&p);
+    p
+}
+
+/// Raw record access, so the same checks run on both stores.
+trait Raw: Store {
+    fn raw_get(&self, name: &str) -> Option<String>;
+    fn raw_put(&self, name: &str, text: &str);
+}
+impl Raw for MemoryStore {
+    fn raw_get(&self, name: &str) -> Option<String> {
+        self.raw(name)
+    }
+    fn raw_put(&self, name: &str, text: &str) {
+        self.put_raw(name, text)
+    }
+}
+impl Raw for FileStore {
+    fn raw_get(&self, name: &str) -> Option<String> {
+        self.read(name).unwrap()
+    }
+    fn raw_put(&self, name: &str, text: &str) {
+        std::fs::write(self.path(name), text).unwrap()
+    }
+}
+
+fn track(s: &impl Store, id: &str, v: &[f32]) -> crate::Result<()> {
+    let e = Event::new(EventKind::Like, Item::new(id).with_tags(["t"])).at(T0);
+    block_on(s.update(|p| p.apply(&e, Some(v), T0)))
+}
+
+fn unit(i: usize) -> Vec<f32> {
+    let mut v = vec![0.0; 8];
+    v[i % 8] = 1.0;
+    v
+}
+
+fn check_all(s: &impl Raw) {
+    // Empty → fresh profile; updates persist.
+    assert_eq!(block_on(s.load()).unwrap().stats.events, 0);
+    for i in 0..5 {
+        track(s, &format!("i{i}"), &unit(i)).unwrap();
+    }
+    let p = block_on(s.load()).unwrap();
+    assert_eq!(p.stats.events, 5);
+
+    // A failing update writes nothing.
+    let before = s.raw_get(PROFILE).unwrap();
+    assert!(track(s, "bad", &[1.0, 2.0]).is_err());
+    let err = block_on(s.update(|p| {
+        p.stats.events = 999;
+        Err::<(), _>(crate::AttuneError::InvalidArgument("no".into()))
+    }));
+    assert!(err.is_err());
+    assert_eq!(s.raw_get(PROFILE).unwrap(), before);
+
+    // Forget through an update.
+    let r = block_on(s.update(|p| Ok(p.forget(&Forget::Item { id: "i0".into() })))).unwrap();
+    assert!(r.exact && r.removed == 1);
+
+    // Export → malformed import refused, nothing changed → good import replaces.
+    let doc = block_on(s.export(T0)).unwrap();
+    let before = s.raw_get(PROFILE).unwrap();
+    for bad in ["", "{}", "{\"format\":\"attune-profile\",\"version\":2,\"profile\":{\"dim\":-1}}"] {
+        assert_eq!(block_on(s.import(bad)).unwrap_err().code(), "invalid_import");
+    }
+    assert_eq!(s.raw_get(PROFILE).unwrap(), before);
+    block_on(s.clear()).unwrap();
+    assert!(s.raw_get(PROFILE).is_none());
+    block_on(s.import(&doc)).unwrap();
+    assert_eq!(block_on(s.load()).unwrap().stats.events, 5);
+
+    // A newer-version record: refused by every operation, left byte for byte.
+    let newer = before.replacen("\"version\":2", "\"version\":99", 1);
+    s.raw_put(PROFILE, &newer);
+    assert_eq!(block_on(s.load()).unwrap_err().code(), "version_too_new");
+    assert_eq!(track(s, "x", &unit(1)).unwrap_err().code(), "version_too_new");
+    assert_eq!(block_on(s.import(&doc)).unwrap_err().code(), "version_too_new");
+    assert_eq!(s.raw_get(PROFILE).unwrap(), newer);
+
+    // A corrupt record: refused, untouched.
+    s.raw_put(PROFILE, "{\"format\":\"attune-profile\",\"ver");
+    assert_eq!(block_on(s.load()).unwrap_err().code(), "corrupt_record");
+    assert_eq!(track(s, "x", &unit(1)).unwrap_err().code(), "corrupt_record");
+    assert_eq!(s.raw_get(PROFILE).unwrap(), "{\"format\":\"attune-profile\",\"ver");
+
+    // An older-version record is migrated on the next update and written back as current.
+    let mut v1: serde_json::Value = serde_json::from_str(&before).unwrap();
+    let prof = v1["profile"].as_object_mut().unwrap();
+    let recent = prof.remove("recent").unwrap();
+    prof.insert("seen".into(), recent);
+    prof.remove("memories");
+    prof.remove("hidden");
+    v1["version"] = 1.into();
+    s.raw_put(PROFILE, &v1.to_string());
+    track(s, "after-upgrade", &unit(2)).unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&s.raw_get(PROFILE).unwrap()).unwrap();
+    assert_eq!(stored["version"], format::VERSION);
+    assert!(stored["profile"]["recent"]["items"].as_array().unwrap().len() == 5);
+
+    // The embedding cache: hit after put, keyed by model too, LRU-bounded.
+    let k = CacheKey::new("minilm", "hello");
+    assert_ne!(k, CacheKey::new("other-model", "hello"));
+    assert_eq!(block_on(s.cached_embedding(&k)).unwrap(), None);
+    block_on(s.cache_embedding(&k, &[0.5, 0.25])).unwrap();
+    assert_eq!(block_on(s.cached_embedding(&k)).unwrap(), Some(vec![0.5, 0.25]));
+    for i in 0..DEFAULT_CACHE_ENTRIES + 10 {
+        block_on(s.cache_embedding(&CacheKey::new("minilm", &i.to_string()), &[i as f32])).unwrap();
+        if i % 50 == 0 {
+            // Keep `k` recently used: it must survive the churn.
+            assert!(block_on(s.cached_embedding(&k)).unwrap().is_some());
+        }
+    }
+    assert!(block_on(s.cached_embedding(&k)).unwrap().is_some());
+    assert!(block_on(s.cached_embedding(&CacheKey::new("minilm", "0"))).unwrap().is_none());
+    let cache = EmbeddingCache::from_record(&s.raw_get(EMBEDDINGS).unwrap()).unwrap();
+    assert_eq!(cache.len(), DEFAULT_CACHE_ENTRIES);
+    block_on(s.clear()).unwrap();
+    assert!(s.raw_get(EMBEDDINGS).is_none());
+}
+
+#[test]
+fn memory_store() {
+    check_all(&MemoryStore::new("site-a").unwrap());
+    assert!(MemoryStore::new("../x").is_err());
+    assert!(MemoryStore::new("").is_err());
+}
+
+#[test]
+fn file_store() {
+    let root = temp_root();
+    check_all(&FileStore::open(&root, "site-a").unwrap());
+    // Namespaces are separate directories; reopening sees what was written.
+    let a = FileStore::open(&root, "a").unwrap();
+    track(&a, "x", &unit(3)).unwrap();
+    assert_eq!(block_on(FileStore::open(&root, "b").unwrap().load()).unwrap().stats.events, 0);
+    assert_eq!(block_on(FileStore::open(&root, "a").unwrap().load()).unwrap().stats.events, 1);
+    // No temporary file is left behind.
+    let names: Vec<_> = std::fs::read_dir(root.join("a")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("profile.json")]);
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn cache_keys_are_content_hashes() {
+    let k = CacheKey::new("m", "text");
+    assert_eq!(k.0.len(), 64);
+    assert_eq!(k, CacheKey::new("m", "text"));
+    assert_ne!(k, CacheKey::new("m", "text "));
+    // The separator keeps (model, text) pairs apart.
+    assert_ne!(CacheKey::new("ab", "c"), CacheKey::new("a", "bc"));
+}
