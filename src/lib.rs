@@ -1,11 +1,13 @@
 //! Attune: on-device personalization. See DESIGN.md for the layer map:
-//! `web` (wasm-bindgen facade) over platform-free `model` and `compute`, over `quant`.
+//! `web` (wasm-bindgen facade) over platform-free `session` (the flows), `profile`, `store`,
+//! `model` and `compute`, over `quant`.
 
 pub mod compute;
 pub mod error;
 pub mod model;
 pub mod profile;
 pub mod quant;
+pub mod session;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]

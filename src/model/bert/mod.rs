@@ -25,6 +25,9 @@ pub struct Encoder {
     backend: Box<dyn Backend>,
     /// `general.name` of the file, for reports.
     name: String,
+    /// Names the vector space: vectors of two encoders are comparable only if these match.
+    /// Quantizations of one model share it (their vectors agree to a cosine of 0.98 or more).
+    model_id: String,
 }
 
 impl Encoder {
@@ -35,7 +38,8 @@ impl Encoder {
         let tokenizer = TextTokenizer::from_bert_gguf(&file, config.max_seq_len)?;
         let weights = BertWeights::register(&file, &bytes, &config, backend.as_mut())?;
         let name = file.str("general.name").unwrap_or("bert").to_string();
-        Ok(Encoder { config, weights, tokenizer, backend, name })
+        let model_id = format!("{name}/{}", config.hidden);
+        Ok(Encoder { config, weights, tokenizer, backend, name, model_id })
     }
 
     pub fn config(&self) -> &BertConfig {
@@ -49,6 +53,11 @@ impl Encoder {
 
     pub fn model_name(&self) -> &str {
         &self.name
+    }
+
+    /// Identifies the vector space (model and width), e.g. to key cached vectors.
+    pub fn model_id(&self) -> &str {
+        &self.model_id
     }
 
     pub fn backend_name(&self) -> &'static str {
