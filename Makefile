@@ -10,7 +10,7 @@ PORT ?= 8080
 # Browser tests: wasm-bindgen-test-runner drives Debian's chromedriver with webdriver.json.
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
-.PHONY: setup cli models wasm demo test test-native test-browser bench bench-native bench-browser reference clean
+.PHONY: setup cli models wasm demo test test-native test-browser bench bench-native bench-browser bench-profile reference clean
 
 setup:
 	./scripts/setup.sh
@@ -45,7 +45,7 @@ test-browser: setup
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web_profile
 
-bench: bench-native bench-browser
+bench: bench-native bench-browser bench-profile
 
 bench-native: models
 	mkdir -p bench/out
@@ -53,6 +53,13 @@ bench-native: models
 
 bench-browser: models wasm
 	node scripts/bench-browser.mjs --root www --out bench/out/browser.json
+
+# track latency through IndexedDB (median, p95) and the stored size after 10 000 events.
+bench-profile: setup
+	mkdir -p bench/out
+	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web_profile_bench \
+	  -- --nocapture 2>&1 | tee bench/out/profile.log | sed -n 's/.*ATTUNE_BENCH //p' > bench/out/profile.json
+	cat bench/out/profile.json
 
 # Regenerates the fixtures with the independent numpy references (encoder, chat model).
 reference:
