@@ -53,9 +53,10 @@ bench-native: models
 bench-browser: models wasm
 	node scripts/bench-browser.mjs --root www --out bench/out/browser.json
 
-# Regenerates tests/fixtures/minilm_reference.json with the independent numpy reference.
+# Regenerates the fixtures with the independent numpy references (encoder, chat model).
 reference:
 	python3 tests/reference/minilm_reference.py
+	python3 tests/reference/smollm2_reference.py
 
 clean:
 	rm -rf $(TARGET_DIR) www/pkg www/models bench/out

@@ -19,6 +19,10 @@ pub enum AttuneError {
     /// The tokenizer stored in the model could not be built or failed on an input.
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    /// A chat template (the model's Jinja `tokenizer.chat_template`) failed to compile or to
+    /// render these messages (including the template's own `raise_exception`).
+    #[error("chat template: {0}")]
+    ChatTemplate(String),
     /// An input is larger than the SDK accepts.
     #[error("input too large: {0}")]
     InputTooLarge(String),
@@ -41,6 +45,7 @@ impl AttuneError {
             AttuneError::ModelFormat(_) => "model_format",
             AttuneError::ModelUnsupported(_) => "model_unsupported",
             AttuneError::Tokenizer(_) => "tokenizer",
+            AttuneError::ChatTemplate(_) => "chat_template",
             AttuneError::InputTooLarge(_) => "input_too_large",
             AttuneError::Compute(_) => "compute",
             AttuneError::Busy(_) => "busy",
