@@ -1,6 +1,7 @@
 //! Attune: on-device personalization. See DESIGN.md for the layer map:
 //! `web` (wasm-bindgen facade) over platform-free `model` and `compute`, over `quant`.
 
+pub mod assistant;
 pub mod compute;
 pub mod error;
 pub mod model;
