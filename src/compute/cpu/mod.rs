@@ -51,6 +51,8 @@ pub struct CpuBackend {
     free: Vec<u32>,
     /// Caches by id; a freed cache leaves `None` (ids are never reused).
     caches: Vec<Option<CacheSlot>>,
+    /// Keep matmul activations in f32 for quantized weights (see [`Self::float_activations`]).
+    float_activations: bool,
 }
 
 impl Default for CpuBackend {
@@ -67,7 +69,15 @@ impl CpuBackend {
 
     /// A backend using the given kernel set (e.g. [`simd::portable`] for comparisons).
     pub fn with_kernels(kernels: &'static Kernels) -> Self {
-        CpuBackend { kernels, weights: Vec::new(), slots: Vec::new(), free: Vec::new(), caches: Vec::new() }
+        CpuBackend { kernels, weights: Vec::new(), slots: Vec::new(), free: Vec::new(), caches: Vec::new(), float_activations: false }
+    }
+
+    /// This backend with matmuls against quantized weights done on f32 activations (weights
+    /// dequantized row by row) instead of Q8_0/Q8_1-quantized ones: several times slower, no
+    /// activation rounding. For comparisons with float references.
+    pub fn float_activations(mut self, on: bool) -> Self {
+        self.float_activations = on;
+        self
     }
 
     /// Name of the kernel set in use ("avx2", "simd128", "portable").
@@ -202,7 +212,8 @@ impl Backend for CpuBackend {
         }
         let bias = bias.map(|b| self.vector(b, w.rows, "matmul bias")).transpose()?;
         let src = self.source(w)?;
-        let out = matmul::matmul(
+        let f = if self.float_activations { matmul::matmul_float_activations } else { matmul::matmul };
+        let out = f(
             self.kernels,
             self.get(x)?,
             x.rows,

@@ -706,3 +706,27 @@ fn caches_rewind_refuse_gaps_overflow_and_freed_handles() {
     assert!(be.cache_write(forged, x1, 0).is_err());
     assert!(matches!(be.kv_cache(usize::MAX, 2), Err(AttuneError::InputTooLarge(_))));
 }
+
+#[test]
+fn float_activation_matmul_matches_naive_on_dequantized_weights() {
+    let mut r = Rng::new(34);
+    for be in backends() {
+        let mut be = be.float_activations(true);
+        for ty in [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::F16] {
+            for &(m, k, n) in &[(1, 64, 5), (5, 96, 3), (33, 32, 2)] {
+                let (x, wv) = (r.vec(m * k), r.vec(n * k));
+                let w = be.weight(&source(ty, n, k, &wv, 1)).unwrap();
+                let xt = be.input(&x, m, k).unwrap();
+                let t = be.matmul(xt, w, None).unwrap();
+                let got = read(&mut be, t);
+                let (want, mag) = naive_matmul(&x, &dequantized(ty, &wv), None, m, k, n);
+                for i in 0..m * n {
+                    assert!((got[i] - want[i]).abs() <= 1e-5 * mag[i].max(1.0), "{ty:?} [{i}] {} vs {}", got[i], want[i]);
+                }
+            }
+        }
+        let w40 = be.weight(&source(GgmlType::Q8_0, 4, 40, &r.vec(160), 0)).unwrap();
+        let x40 = be.input(&r.vec(80), 2, 40).unwrap();
+        assert!(matches!(be.matmul(x40, w40, None), Err(AttuneError::InvalidArgument(_))));
+    }
+}
