@@ -2,6 +2,7 @@
 //! `web` (wasm-bindgen facade) over platform-free `session` (the flows), `profile`, `store`,
 //! `model` and `compute`, over `quant`.
 
+pub mod assistant;
 pub mod compute;
 pub mod error;
 pub mod model;

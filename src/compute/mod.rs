@@ -76,6 +76,56 @@ pub struct AttentionSpec {
     pub scale: f32,
 }
 
+/// A handle to a key or value cache held by a backend: up to `capacity` rows of `cols` values,
+/// written a few rows at a time by [`Backend::cache_write`] and read by
+/// [`Backend::attention_cached`]. Unlike a [`Tensor`] it survives [`Backend::release_all`]
+/// (it outlives the pass that wrote it) and is freed only by [`Backend::free_cache`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KvCache {
+    pub id: u32,
+    pub capacity: usize,
+    pub cols: usize,
+}
+
+/// Which pairs of a head's values a rotary embedding rotates together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RopeStyle {
+    /// Adjacent pairs `(2i, 2i + 1)`: llama.cpp's "normal" rope, right for GGUF `llama` q/k
+    /// (the converter permutes the Hugging Face weights for it).
+    Adjacent,
+    /// Pairs `(i, i + rot_dims / 2)`: the GPT-NeoX / Hugging Face layout.
+    Halves,
+}
+
+/// Rotary position embedding of a `[rows, heads * head_dim]` activation: in every head the
+/// first `rot_dims` values are rotated in pairs by `position · freq_base^(-2i / rot_dims)`
+/// (pair `i`); values past `rot_dims` pass through.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RopeSpec {
+    pub heads: usize,
+    pub head_dim: usize,
+    /// Even, at most `head_dim`.
+    pub rot_dims: usize,
+    pub freq_base: f32,
+    pub style: RopeStyle,
+}
+
+/// Causal attention of new query rows against a key/value cache (decoders).
+///
+/// Query row `i` sits at absolute position `past + i` and sees cache rows `0..=past + i`.
+/// Queries have `heads` heads, the caches `kv_heads` (grouped-query attention: query head `h`
+/// reads kv head `h / (heads / kv_heads)`); `heads % kv_heads == 0`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CachedAttentionSpec {
+    /// Cache rows before the first query row.
+    pub past: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    /// Multiplier of q·k, usually `1 / sqrt(head_dim)`.
+    pub scale: f32,
+}
+
 /// Checks that `bounds` splits `rows` rows into sequences: starts at 0, never decreases, ends
 /// at `rows`. Shared by every backend so they refuse the same inputs.
 pub fn check_bounds(bounds: &[u32], rows: usize) -> Result<()> {
@@ -89,6 +139,65 @@ pub fn check_bounds(bounds: &[u32], rows: usize) -> Result<()> {
             "sequence bounds must run from 0 up to {rows} rows without decreasing"
         )))
     }
+}
+
+/// The error of a backend that does not implement an op (yet).
+pub fn missing_op(backend: &str, op: &str) -> AttuneError {
+    AttuneError::ModelUnsupported(format!("the {backend} backend has no {op} op"))
+}
+
+/// Validates a [`CachedAttentionSpec`] for `n` query rows of `q_cols` against caches of
+/// `k_cols`/`v_cols` columns holding `k_len`/`v_len` rows. Shared by every backend.
+pub fn check_cached_attention(
+    spec: &CachedAttentionSpec,
+    n: usize,
+    q_cols: usize,
+    (k_cols, k_len): (usize, usize),
+    (v_cols, v_len): (usize, usize),
+) -> Result<()> {
+    let bad = |msg: String| Err(AttuneError::InvalidArgument(format!("attention_cached: {msg}")));
+    if spec.head_dim == 0 || spec.kv_heads == 0 || spec.heads == 0 {
+        return bad("heads, kv_heads and head_dim must be positive".into());
+    }
+    if spec.heads % spec.kv_heads != 0 {
+        return bad(format!("{} heads are not a multiple of {} kv heads", spec.heads, spec.kv_heads));
+    }
+    if spec.heads.checked_mul(spec.head_dim) != Some(q_cols) {
+        return bad(format!("q has {q_cols} cols, expected {} x {}", spec.heads, spec.head_dim));
+    }
+    let kv_cols = spec.kv_heads * spec.head_dim;
+    if k_cols != kv_cols || v_cols != kv_cols {
+        return bad(format!("caches have {k_cols}/{v_cols} cols, expected {kv_cols}"));
+    }
+    let need = spec.past.checked_add(n);
+    if need.is_none_or(|need| need > k_len || need > v_len) {
+        return bad(format!(
+            "past {} + {n} query rows, but the caches hold {k_len}/{v_len} rows",
+            spec.past
+        ));
+    }
+    if !spec.scale.is_finite() {
+        return bad(format!("scale {} is not finite", spec.scale));
+    }
+    Ok(())
+}
+
+/// Validates a [`RopeSpec`] for `[rows, cols]` with `positions`. Shared by every backend.
+pub fn check_rope(spec: &RopeSpec, rows: usize, cols: usize, positions: &[u32]) -> Result<()> {
+    let bad = |msg: String| Err(AttuneError::InvalidArgument(format!("rope: {msg}")));
+    if positions.len() != rows {
+        return bad(format!("{} positions for {rows} rows", positions.len()));
+    }
+    if spec.heads.checked_mul(spec.head_dim) != Some(cols) {
+        return bad(format!("{cols} cols, expected heads {} x head_dim {}", spec.heads, spec.head_dim));
+    }
+    if spec.rot_dims % 2 != 0 || spec.rot_dims > spec.head_dim {
+        return bad(format!("rot_dims {} must be even and at most head_dim {}", spec.rot_dims, spec.head_dim));
+    }
+    if !(spec.freq_base.is_finite() && spec.freq_base > 0.0) {
+        return bad(format!("freq_base {} must be finite and positive", spec.freq_base));
+    }
+    Ok(())
 }
 
 /// Future returned by [`Backend::read`].
@@ -129,6 +238,55 @@ pub trait Backend {
 
     /// Each row scaled to unit L2 norm (a zero row stays zero).
     fn l2_normalize(&mut self, x: Tensor) -> Result<Tensor>;
+
+    /// RMS normalization of each row (`x / sqrt(mean(x²) + eps)`), then `* gamma` (`[1, cols]`).
+    fn rms_norm(&mut self, _x: Tensor, _gamma: Weight, _eps: f32) -> Result<Tensor> {
+        Err(missing_op(self.name(), "rms_norm"))
+    }
+
+    /// Rotary position embedding ([`RopeSpec`]); `positions[r]` is row `r`'s position.
+    fn rope(&mut self, _x: Tensor, _positions: &[u32], _spec: &RopeSpec) -> Result<Tensor> {
+        Err(missing_op(self.name(), "rope"))
+    }
+
+    /// `silu(gate) * up` elementwise (SwiGLU), equal shapes.
+    fn swiglu(&mut self, _gate: Tensor, _up: Tensor) -> Result<Tensor> {
+        Err(missing_op(self.name(), "swiglu"))
+    }
+
+    /// Rows `start..start + rows` of `x` as a new activation.
+    fn slice_rows(&mut self, _x: Tensor, _start: usize, _rows: usize) -> Result<Tensor> {
+        Err(missing_op(self.name(), "slice_rows"))
+    }
+
+    /// A new, empty cache of up to `capacity` rows of `cols` values. A backend may allocate
+    /// the rows as they are written.
+    fn kv_cache(&mut self, _capacity: usize, _cols: usize) -> Result<KvCache> {
+        Err(missing_op(self.name(), "kv_cache"))
+    }
+
+    /// Writes the rows of `x` (`cols` equal to the cache's) to cache rows
+    /// `at_row..at_row + x.rows`. The cache then holds exactly `at_row + x.rows` valid rows:
+    /// writing at an earlier row rewinds it (rows after the write are dropped).
+    /// `at_row` may not exceed the rows the cache holds, nor the end pass `capacity`.
+    fn cache_write(&mut self, _cache: KvCache, _x: Tensor, _at_row: usize) -> Result<()> {
+        Err(missing_op(self.name(), "cache_write"))
+    }
+
+    /// Attention of `q` (`[n, heads * head_dim]`) against caches of `kv_heads * head_dim`
+    /// columns holding at least `past + n` rows ([`CachedAttentionSpec`]) → `[n, heads * head_dim]`.
+    fn attention_cached(
+        &mut self,
+        _q: Tensor,
+        _k: KvCache,
+        _v: KvCache,
+        _spec: &CachedAttentionSpec,
+    ) -> Result<Tensor> {
+        Err(missing_op(self.name(), "attention_cached"))
+    }
+
+    /// Frees a cache (an unknown or already freed handle is ignored).
+    fn free_cache(&mut self, _cache: KvCache) {}
 
     /// Frees an activation the model no longer needs.
     fn release(&mut self, x: Tensor);

@@ -8,4 +8,6 @@ pub mod bpe_tokenizer;
 pub mod chat_template;
 pub mod convert;
 pub mod gguf;
+pub mod llama;
+pub mod sampler;
 pub mod tokenizer;

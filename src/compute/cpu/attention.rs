@@ -2,7 +2,7 @@
 
 use super::ops::softmax;
 use super::simd::Kernels;
-use crate::compute::{check_bounds, AttentionSpec};
+use crate::compute::{check_bounds, AttentionSpec, CachedAttentionSpec};
 use crate::error::{AttuneError, Result};
 
 /// Checks `spec` against q/k/v of shape `[rows, cols]`.
@@ -43,6 +43,36 @@ pub fn attention(kern: &Kernels, q: &[f32], k: &[f32], v: &[f32], spec: &Attenti
                 for (j, &p) in s.iter().enumerate() {
                     o.iter_mut().zip(&v[at(j)..][..hd]).for_each(|(o, v)| *o += p * v);
                 }
+            }
+        }
+    }
+    out
+}
+
+/// Causal attention of `q` (`[n, heads * head_dim]`, row `i` at position `past + i`) against
+/// the first `past + n` rows of key/value caches of `kv_heads * head_dim` columns, per
+/// [`CachedAttentionSpec`] (already validated).
+pub fn attention_cached(kern: &Kernels, q: &[f32], k: &[f32], v: &[f32], spec: &CachedAttentionSpec) -> Vec<f32> {
+    let hd = spec.head_dim;
+    let cols = spec.heads * hd;
+    let kv_cols = spec.kv_heads * hd;
+    let group = spec.heads / spec.kv_heads;
+    let n = if cols == 0 { 0 } else { q.len() / cols };
+    let mut out = vec![0f32; q.len()];
+    let mut scores = vec![0f32; spec.past + n];
+    for i in 0..n {
+        let keys = spec.past + i + 1;
+        for h in 0..spec.heads {
+            let kvh = h / group;
+            let qi = &q[i * cols + h * hd..][..hd];
+            let s = &mut scores[..keys];
+            for (j, s) in s.iter_mut().enumerate() {
+                *s = (kern.dot_f32)(qi, &k[j * kv_cols + kvh * hd..][..hd]) * spec.scale;
+            }
+            softmax(s);
+            let o = &mut out[i * cols + h * hd..][..hd];
+            for (j, &p) in s.iter().enumerate() {
+                o.iter_mut().zip(&v[j * kv_cols + kvh * hd..][..hd]).for_each(|(o, v)| *o += p * v);
             }
         }
     }

@@ -112,6 +112,40 @@ pub fn matmul(
     Ok(out)
 }
 
+/// As [`matmul`], but activations stay f32 for every weight type: each weight row is
+/// dequantized and dotted in f32 (no Q8_0/Q8_1 rounding of `x`). Slower; for checking a model
+/// against float references.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_float_activations(
+    kern: &Kernels,
+    x: &[f32],
+    m: usize,
+    k: usize,
+    wty: GgmlType,
+    w: &[u8],
+    n: usize,
+    bias: Option<&[f32]>,
+) -> Result<Vec<f32>> {
+    if matches!(wty, GgmlType::F32 | GgmlType::F16) {
+        return matmul(kern, x, m, k, wty, w, n, bias);
+    }
+    // Shape checks: the regular kernel on no rows.
+    matmul(kern, &[], 0, k, wty, w, n, bias)?;
+    if m.checked_mul(k) != Some(x.len()) {
+        return Err(AttuneError::InvalidArgument(format!("matmul: x has {} values, not {m} x {k}", x.len())));
+    }
+    let mut out = vec![0f32; m.checked_mul(n).ok_or_else(|| AttuneError::InputTooLarge("matmul output".into()))?];
+    if !out.is_empty() {
+        via_f32_rows(kern, &mut out, x, m, k, wty, w, n)?;
+    }
+    if let Some(b) = bias {
+        for row in out.chunks_exact_mut(n.max(1)) {
+            row.iter_mut().zip(b).for_each(|(o, b)| *o += b);
+        }
+    }
+    Ok(out)
+}
+
 /// Quantizes `x` (a multiple of 32 values) into blocks.
 pub fn quantize_rows<B>(x: &[f32], f: fn(&[f32; QK]) -> B) -> Vec<B> {
     x.chunks_exact(QK).map(|c| f(c.try_into().expect("chunks_exact yields QK values"))).collect()

@@ -13,7 +13,10 @@ pub mod simd;
 pub use ops::softmax;
 pub use simd::Kernels;
 
-use super::{check_bounds, AttentionSpec, Backend, ReadFuture, Tensor, Weight, WeightSource};
+use super::{
+    check_bounds, check_cached_attention, check_rope, AttentionSpec, Backend, CachedAttentionSpec, KvCache,
+    ReadFuture, RopeSpec, Tensor, Weight, WeightSource,
+};
 use crate::error::{AttuneError, Result};
 use crate::quant::dequantize;
 
@@ -32,12 +35,24 @@ struct Slot {
     cols: usize,
 }
 
+/// A key/value cache: `data` holds the valid rows only (it grows as rows are written, so
+/// memory follows the conversation, not the capacity).
+struct CacheSlot {
+    data: Vec<f32>,
+    capacity: usize,
+    cols: usize,
+}
+
 /// CPU implementation of [`Backend`].
 pub struct CpuBackend {
     kernels: &'static Kernels,
     weights: Vec<WeightSource>,
     slots: Vec<Slot>,
     free: Vec<u32>,
+    /// Caches by id; a freed cache leaves `None` (ids are never reused).
+    caches: Vec<Option<CacheSlot>>,
+    /// Keep matmul activations in f32 for quantized weights (see [`Self::float_activations`]).
+    float_activations: bool,
 }
 
 impl Default for CpuBackend {
@@ -54,7 +69,15 @@ impl CpuBackend {
 
     /// A backend using the given kernel set (e.g. [`simd::portable`] for comparisons).
     pub fn with_kernels(kernels: &'static Kernels) -> Self {
-        CpuBackend { kernels, weights: Vec::new(), slots: Vec::new(), free: Vec::new() }
+        CpuBackend { kernels, weights: Vec::new(), slots: Vec::new(), free: Vec::new(), caches: Vec::new(), float_activations: false }
+    }
+
+    /// This backend with matmuls against quantized weights done on f32 activations (weights
+    /// dequantized row by row) instead of Q8_0/Q8_1-quantized ones: several times slower, no
+    /// activation rounding. For comparisons with float references.
+    pub fn float_activations(mut self, on: bool) -> Self {
+        self.float_activations = on;
+        self
     }
 
     /// Name of the kernel set in use ("avx2", "simd128", "portable").
@@ -75,6 +98,18 @@ impl CpuBackend {
                 s.data.as_deref().ok_or_else(|| stale(t))
             }
             _ => Err(stale(t)),
+        }
+    }
+
+    /// Valid rows of a cache (what `cache_write` has written).
+    pub fn cache_rows(&self, c: KvCache) -> Result<usize> {
+        self.cache(c).map(|s| if s.cols == 0 { 0 } else { s.data.len() / s.cols })
+    }
+
+    fn cache(&self, c: KvCache) -> Result<&CacheSlot> {
+        match self.caches.get(c.id as usize) {
+            Some(Some(s)) if s.capacity == c.capacity && s.cols == c.cols => Ok(s),
+            _ => invalid(format!("cache {c:?} was freed or never existed")),
         }
     }
 
@@ -177,7 +212,8 @@ impl Backend for CpuBackend {
         }
         let bias = bias.map(|b| self.vector(b, w.rows, "matmul bias")).transpose()?;
         let src = self.source(w)?;
-        let out = matmul::matmul(
+        let f = if self.float_activations { matmul::matmul_float_activations } else { matmul::matmul };
+        let out = f(
             self.kernels,
             self.get(x)?,
             x.rows,
@@ -235,6 +271,88 @@ impl Backend for CpuBackend {
         let mut out = self.get(x)?.to_vec();
         ops::l2_normalize(&mut out, x.cols);
         self.alloc(out, x.rows, x.cols)
+    }
+
+    fn rms_norm(&mut self, x: Tensor, gamma: Weight, eps: f32) -> Result<Tensor> {
+        let g = self.vector(gamma, x.cols, "rms_norm gamma")?;
+        let out = ops::rms_norm(self.get(x)?, x.cols, &g, eps)?;
+        self.alloc(out, x.rows, x.cols)
+    }
+
+    fn rope(&mut self, x: Tensor, positions: &[u32], spec: &RopeSpec) -> Result<Tensor> {
+        check_rope(spec, x.rows, x.cols, positions)?;
+        let mut out = self.get(x)?.to_vec();
+        ops::rope(&mut out, positions, spec);
+        self.alloc(out, x.rows, x.cols)
+    }
+
+    fn swiglu(&mut self, gate: Tensor, up: Tensor) -> Result<Tensor> {
+        if (gate.rows, gate.cols) != (up.rows, up.cols) {
+            return invalid(format!("swiglu: gate {} x {}, up {} x {}", gate.rows, gate.cols, up.rows, up.cols));
+        }
+        let out = ops::swiglu(self.get(gate)?, self.get(up)?);
+        self.alloc(out, gate.rows, gate.cols)
+    }
+
+    fn slice_rows(&mut self, x: Tensor, start: usize, rows: usize) -> Result<Tensor> {
+        if start.checked_add(rows).is_none_or(|end| end > x.rows) {
+            return invalid(format!("slice_rows: rows {start}..{start}+{rows} of {}", x.rows));
+        }
+        let out = self.get(x)?[start * x.cols..(start + rows) * x.cols].to_vec();
+        self.alloc(out, rows, x.cols)
+    }
+
+    fn kv_cache(&mut self, capacity: usize, cols: usize) -> Result<KvCache> {
+        if capacity.checked_mul(cols).and_then(|n| n.checked_mul(4)).is_none_or(|b| b > isize::MAX as usize) {
+            return Err(AttuneError::InputTooLarge(format!("kv_cache of {capacity} x {cols}")));
+        }
+        let id = u32::try_from(self.caches.len())
+            .map_err(|_| AttuneError::InvalidArgument("too many caches".into()))?;
+        self.caches.push(Some(CacheSlot { data: Vec::new(), capacity, cols }));
+        Ok(KvCache { id, capacity, cols })
+    }
+
+    fn cache_write(&mut self, cache: KvCache, x: Tensor, at_row: usize) -> Result<()> {
+        let held = self.cache_rows(cache)?;
+        if x.cols != cache.cols {
+            return invalid(format!("cache_write: x has {} cols, the cache {}", x.cols, cache.cols));
+        }
+        if at_row > held || at_row + x.rows > cache.capacity {
+            return invalid(format!(
+                "cache_write: {} rows at row {at_row} into a cache holding {held} of {} rows",
+                x.rows, cache.capacity
+            ));
+        }
+        let src = self.get(x)?.to_vec();
+        let slot = self.caches[cache.id as usize].as_mut().expect("checked by cache_rows");
+        slot.data.truncate(at_row * cache.cols);
+        slot.data.extend_from_slice(&src);
+        Ok(())
+    }
+
+    fn attention_cached(
+        &mut self,
+        q: Tensor,
+        k: KvCache,
+        v: KvCache,
+        spec: &CachedAttentionSpec,
+    ) -> Result<Tensor> {
+        let (kl, vl) = (self.cache_rows(k)?, self.cache_rows(v)?);
+        check_cached_attention(spec, q.rows, q.cols, (k.cols, kl), (v.cols, vl))?;
+        let out = attention::attention_cached(
+            self.kernels,
+            self.get(q)?,
+            &self.cache(k)?.data,
+            &self.cache(v)?.data,
+            spec,
+        );
+        self.alloc(out, q.rows, q.cols)
+    }
+
+    fn free_cache(&mut self, cache: KvCache) {
+        if self.cache(cache).is_ok() {
+            self.caches[cache.id as usize] = None;
+        }
     }
 
     fn release(&mut self, x: Tensor) {

@@ -133,3 +133,62 @@ pub fn l2_normalize(x: &mut [f32], cols: usize) {
         }
     }
 }
+
+/// RMS normalization of each `cols`-wide row: `x / sqrt(mean(x²) + eps) * gamma`.
+pub fn rms_norm(x: &[f32], cols: usize, gamma: &[f32], eps: f32) -> Result<Vec<f32>> {
+    if gamma.len() != cols {
+        return invalid(format!("rms_norm: gamma has {} values for rows of {cols}", gamma.len()));
+    }
+    if !(eps >= 0.0 && eps.is_finite()) {
+        return invalid(format!("rms_norm: eps {eps} must be finite and >= 0"));
+    }
+    let mut out = vec![0f32; x.len()];
+    if cols == 0 {
+        return Ok(out);
+    }
+    for (row, o) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
+        let ms = sum_sq8(row) / cols as f32;
+        let inv = 1.0 / (ms + eps).sqrt();
+        for ((o, v), g) in o.iter_mut().zip(row).zip(gamma) {
+            *o = v * inv * g;
+        }
+    }
+    Ok(out)
+}
+
+/// `silu(g) * u = g / (1 + e^-g) * u`, equal lengths.
+pub fn swiglu(gate: &[f32], up: &[f32]) -> Vec<f32> {
+    gate.iter().zip(up).map(|(&g, &u)| g / (1.0 + (-g).exp()) * u).collect()
+}
+
+/// Rotary embedding in place of `[positions.len(), heads * head_dim]` (spec checked by the
+/// caller). Angles are computed in f64, so long positions lose no precision.
+pub fn rope(x: &mut [f32], positions: &[u32], spec: &crate::compute::RopeSpec) {
+    use crate::compute::RopeStyle;
+    let (hd, half) = (spec.head_dim, spec.rot_dims / 2);
+    let cols = spec.heads * hd;
+    if cols == 0 || half == 0 {
+        return;
+    }
+    let inv_freq: Vec<f64> = (0..half)
+        .map(|i| (spec.freq_base as f64).powf(-2.0 * i as f64 / spec.rot_dims as f64))
+        .collect();
+    let mut cs = vec![(0f32, 0f32); half];
+    for (row, &p) in x.chunks_exact_mut(cols).zip(positions) {
+        for (c, f) in cs.iter_mut().zip(&inv_freq) {
+            let a = p as f64 * f;
+            *c = (a.cos() as f32, a.sin() as f32);
+        }
+        for head in row.chunks_exact_mut(hd) {
+            for (i, &(c, s)) in cs.iter().enumerate() {
+                let (a, b) = match spec.style {
+                    RopeStyle::Adjacent => (2 * i, 2 * i + 1),
+                    RopeStyle::Halves => (i, i + half),
+                };
+                let (x0, x1) = (head[a], head[b]);
+                head[a] = x0 * c - x1 * s;
+                head[b] = x0 * s + x1 * c;
+            }
+        }
+    }
+}

@@ -466,3 +466,267 @@ fn quantized_activation_blocks_stay_in_range() {
     assert!(BlockQ8_0::quantize(&x).qs.iter().all(|&q| q >= -127));
     assert!(BlockQ8_1::quantize(&x).qs.iter().all(|&q| q >= -127));
 }
+
+// ---- decoder ops: rms_norm, rope, swiglu, slice_rows, kv caches, cached GQA attention ----
+
+use crate::compute::{CachedAttentionSpec, KvCache, RopeSpec, RopeStyle};
+
+#[test]
+fn rms_norm_matches_naive() {
+    let mut r = Rng::new(30);
+    for mut be in backends() {
+        for &(rows, cols) in &[(1, 1), (3, 7), (5, 576), (2, 33)] {
+            let (x, g) = (r.vec(rows * cols), r.vec(cols));
+            let gw = be.weight(&source(GgmlType::F32, 1, cols, &g, 0)).unwrap();
+            let xt = be.input(&x, rows, cols).unwrap();
+            let t = be.rms_norm(xt, gw, 1e-5).unwrap();
+            let got = read(&mut be, t);
+            for i in 0..rows {
+                let row = &x[i * cols..][..cols];
+                let ms = row.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / cols as f64;
+                let inv = 1.0 / (ms + 1e-5).sqrt();
+                for c in 0..cols {
+                    let want = row[c] as f64 * inv * g[c] as f64;
+                    let gv = got[i * cols + c] as f64;
+                    assert!((gv - want).abs() < 1e-5 * (1.0 + want.abs()), "{rows}x{cols} [{i},{c}] {gv} vs {want}");
+                }
+            }
+            // Errors: gamma of the wrong width, bad eps, a released tensor.
+            let g2 = be.weight(&source(GgmlType::F32, 1, cols + 1, &r.vec(cols + 1), 0)).unwrap();
+            assert!(matches!(be.rms_norm(xt, g2, 1e-5), Err(AttuneError::InvalidArgument(_))));
+            assert!(matches!(be.rms_norm(xt, gw, f32::NAN), Err(AttuneError::InvalidArgument(_))));
+            assert!(matches!(be.rms_norm(xt, gw, -1.0), Err(AttuneError::InvalidArgument(_))));
+            be.release(xt);
+            assert!(be.rms_norm(xt, gw, 1e-5).is_err());
+        }
+    }
+}
+
+#[test]
+fn swiglu_and_slice_rows_match_naive() {
+    let mut r = Rng::new(31);
+    let mut be = CpuBackend::new();
+    let (g, u) = (r.vec(3 * 5), r.vec(3 * 5));
+    let (gt, ut) = (be.input(&g, 3, 5).unwrap(), be.input(&u, 3, 5).unwrap());
+    let t = be.swiglu(gt, ut).unwrap();
+    let got = read(&mut be, t);
+    for i in 0..15 {
+        let gv = g[i] as f64;
+        let want = gv / (1.0 + (-gv).exp()) * u[i] as f64;
+        assert!((got[i] as f64 - want).abs() < 1e-6, "[{i}] {} vs {want}", got[i]);
+    }
+    let other = be.input(&u[..10], 2, 5).unwrap();
+    assert!(matches!(be.swiglu(gt, other), Err(AttuneError::InvalidArgument(_))));
+
+    let s = be.slice_rows(gt, 1, 2).unwrap();
+    assert_eq!((s.rows, s.cols), (2, 5));
+    assert_eq!(read(&mut be, s), g[5..15].to_vec());
+    let e = be.slice_rows(gt, 3, 0).unwrap();
+    assert_eq!(read(&mut be, e), Vec::<f32>::new());
+    for (start, rows) in [(2, 2), (4, 0), (usize::MAX, 2)] {
+        assert!(matches!(be.slice_rows(gt, start, rows), Err(AttuneError::InvalidArgument(_))));
+    }
+}
+
+/// Naive rope in f64, pairs per `style`.
+fn naive_rope(x: &[f32], positions: &[u32], s: &RopeSpec) -> Vec<f32> {
+    let cols = s.heads * s.head_dim;
+    let mut out = x.to_vec();
+    let half = s.rot_dims / 2;
+    for (r, &p) in positions.iter().enumerate() {
+        for h in 0..s.heads {
+            let base = r * cols + h * s.head_dim;
+            for i in 0..half {
+                let theta = p as f64 / (s.freq_base as f64).powf(2.0 * i as f64 / s.rot_dims as f64);
+                let (a, b) = match s.style {
+                    RopeStyle::Adjacent => (base + 2 * i, base + 2 * i + 1),
+                    RopeStyle::Halves => (base + i, base + i + half),
+                };
+                let (x0, x1) = (x[a] as f64, x[b] as f64);
+                out[a] = (x0 * theta.cos() - x1 * theta.sin()) as f32;
+                out[b] = (x0 * theta.sin() + x1 * theta.cos()) as f32;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn rope_matches_naive_both_styles_and_partial_rotation() {
+    let mut r = Rng::new(32);
+    let mut be = CpuBackend::new();
+    for style in [RopeStyle::Adjacent, RopeStyle::Halves] {
+        for &(heads, hd, rot, ref pos) in &[
+            (3, 64, 64, vec![0u32, 1, 2, 7, 300]),
+            (2, 10, 6, vec![5, 4, 3]),
+            (1, 2, 2, vec![70_000]),
+            (3, 8, 0, vec![9]),
+        ] {
+            let spec = RopeSpec { heads, head_dim: hd, rot_dims: rot, freq_base: 100_000.0, style };
+            let x = r.vec(pos.len() * heads * hd);
+            let xt = be.input(&x, pos.len(), heads * hd).unwrap();
+            let t = be.rope(xt, pos, &spec).unwrap();
+            let got = read(&mut be, t);
+            let want = naive_rope(&x, pos, &spec);
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!((g - w).abs() < 2e-6, "{style:?} {heads}x{hd}/{rot} [{i}] {g} vs {w}");
+            }
+        }
+    }
+    // Position 0 is the identity.
+    let spec = RopeSpec { heads: 1, head_dim: 4, rot_dims: 4, freq_base: 10_000.0, style: RopeStyle::Adjacent };
+    let xt = be.input(&[1.0, 2.0, 3.0, 4.0], 1, 4).unwrap();
+    let t = be.rope(xt, &[0], &spec).unwrap();
+    assert_eq!(read(&mut be, t), vec![1.0, 2.0, 3.0, 4.0]);
+    let bad = [
+        RopeSpec { rot_dims: 3, ..spec },
+        RopeSpec { rot_dims: 6, ..spec },
+        RopeSpec { heads: 2, ..spec },
+        RopeSpec { freq_base: 0.0, ..spec },
+        RopeSpec { freq_base: f32::INFINITY, ..spec },
+    ];
+    for s in &bad {
+        assert!(matches!(be.rope(xt, &[0], s), Err(AttuneError::InvalidArgument(_))), "{s:?}");
+    }
+    assert!(matches!(be.rope(xt, &[0, 1], &spec), Err(AttuneError::InvalidArgument(_))));
+}
+
+/// Naive causal GQA attention in f64 over full k/v `[total, kv_heads * hd]`; queries are the
+/// rows at positions `past..past + n`.
+fn naive_cached_attention(q: &[f32], k: &[f32], v: &[f32], s: &CachedAttentionSpec) -> Vec<f32> {
+    let (hd, cols, kvc) = (s.head_dim, s.heads * s.head_dim, s.kv_heads * s.head_dim);
+    let n = q.len() / cols;
+    let mut out = vec![0f32; q.len()];
+    for i in 0..n {
+        for h in 0..s.heads {
+            let kh = h * s.kv_heads / s.heads;
+            let keys = s.past + i + 1;
+            let sc: Vec<f64> = (0..keys)
+                .map(|j| {
+                    (0..hd).map(|c| q[i * cols + h * hd + c] as f64 * k[j * kvc + kh * hd + c] as f64).sum::<f64>()
+                        * s.scale as f64
+                })
+                .collect();
+            let mx = sc.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = sc.iter().map(|x| (x - mx).exp()).collect();
+            let z: f64 = e.iter().sum();
+            for c in 0..hd {
+                let o: f64 = (0..keys).map(|j| e[j] * v[j * kvc + kh * hd + c] as f64).sum();
+                out[i * cols + h * hd + c] = (o / z) as f32;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn cached_attention_matches_naive_gqa_prefill_then_decode() {
+    let mut r = Rng::new(33);
+    for mut be in backends() {
+        // (heads, kv_heads, head_dim, chunks of new rows written one pass after another)
+        for &(heads, kvh, hd, ref chunks) in &[
+            (9, 3, 64, vec![5usize, 1, 1, 3]),
+            (4, 4, 7, vec![1, 1]),
+            (6, 1, 5, vec![13, 2]),
+            (2, 2, 33, vec![3]),
+        ] {
+            let total: usize = chunks.iter().sum();
+            let (cols, kvc) = (heads * hd, kvh * hd);
+            let (k, v) = (r.vec(total * kvc), r.vec(total * kvc));
+            let kc = be.kv_cache(total + 3, kvc).unwrap();
+            let vc = be.kv_cache(total + 3, kvc).unwrap();
+            let mut past = 0;
+            for &n in chunks {
+                let q = r.vec(n * cols);
+                let kt = be.input(&k[past * kvc..(past + n) * kvc], n, kvc).unwrap();
+                let vt = be.input(&v[past * kvc..(past + n) * kvc], n, kvc).unwrap();
+                be.cache_write(kc, kt, past).unwrap();
+                be.cache_write(vc, vt, past).unwrap();
+                let spec = CachedAttentionSpec { past, heads, kv_heads: kvh, head_dim: hd, scale: 1.0 / (hd as f32).sqrt() };
+                let qt = be.input(&q, n, cols).unwrap();
+                let t = be.attention_cached(qt, kc, vc, &spec).unwrap();
+                let got = read(&mut be, t);
+                let want = naive_cached_attention(&q, &k, &v, &spec);
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!((g - w).abs() < 1e-5, "{} {heads}/{kvh}x{hd} past {past} [{i}] {g} vs {w}", be.kernels_name());
+                }
+                past += n;
+                // Caches survive release_all (activations do not).
+                be.release_all();
+                assert_eq!(be.cache_rows(kc).unwrap(), past);
+            }
+            be.free_cache(kc);
+            be.free_cache(vc);
+        }
+    }
+}
+
+#[test]
+fn caches_rewind_refuse_gaps_overflow_and_freed_handles() {
+    let mut be = CpuBackend::new();
+    let c = be.kv_cache(4, 2).unwrap();
+    let x3 = be.input(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, 2).unwrap();
+    let x1 = be.input(&[9.0, 9.0], 1, 2).unwrap();
+    let wide = be.input(&[0.0; 3], 1, 3).unwrap();
+    assert!(matches!(be.cache_write(c, x1, 1), Err(AttuneError::InvalidArgument(_))), "gap");
+    be.cache_write(c, x3, 0).unwrap();
+    assert!(matches!(be.cache_write(c, x3, 3), Err(AttuneError::InvalidArgument(_))), "overflow");
+    assert!(matches!(be.cache_write(c, wide, 3), Err(AttuneError::InvalidArgument(_))), "cols");
+    be.cache_write(c, x1, 3).unwrap();
+    assert_eq!(be.cache_rows(c).unwrap(), 4);
+    // Rewind: writing at row 1 leaves two valid rows.
+    be.cache_write(c, x1, 1).unwrap();
+    assert_eq!(be.cache_rows(c).unwrap(), 2);
+
+    let q = be.input(&[1.0, 0.0], 1, 2).unwrap();
+    let ok = CachedAttentionSpec { past: 1, heads: 1, kv_heads: 1, head_dim: 2, scale: 1.0 };
+    let t = be.attention_cached(q, c, c, &ok).unwrap();
+    // Rows [1, 2] and [9, 9] with scores 1 and 9.
+    let got = read(&mut be, t);
+    let p = 1.0 / (1.0 + (8f32).exp());
+    assert!((got[0] - (p * 1.0 + (1.0 - p) * 9.0)).abs() < 1e-5, "{got:?}");
+    let bad = [
+        CachedAttentionSpec { past: 2, ..ok },              // needs 3 rows, cache holds 2
+        CachedAttentionSpec { past: usize::MAX, ..ok },     // overflow
+        CachedAttentionSpec { heads: 2, ..ok },             // q cols
+        CachedAttentionSpec { kv_heads: 0, ..ok },
+        CachedAttentionSpec { heads: 3, kv_heads: 2, head_dim: 2, ..ok },
+        CachedAttentionSpec { scale: f32::NAN, ..ok },
+    ];
+    for s in &bad {
+        assert!(matches!(be.attention_cached(q, c, c, s), Err(AttuneError::InvalidArgument(_))), "{s:?}");
+    }
+    let other = be.kv_cache(4, 4).unwrap();
+    assert!(be.attention_cached(q, c, other, &ok).is_err());
+    be.free_cache(c);
+    be.free_cache(c); // twice is harmless
+    assert!(matches!(be.attention_cached(q, c, c, &ok), Err(AttuneError::InvalidArgument(_))));
+    assert!(be.cache_write(c, x1, 0).is_err());
+    let forged = KvCache { id: 99, capacity: 4, cols: 2 };
+    assert!(be.cache_write(forged, x1, 0).is_err());
+    assert!(matches!(be.kv_cache(usize::MAX, 2), Err(AttuneError::InputTooLarge(_))));
+}
+
+#[test]
+fn float_activation_matmul_matches_naive_on_dequantized_weights() {
+    let mut r = Rng::new(34);
+    for be in backends() {
+        let mut be = be.float_activations(true);
+        for ty in [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::F16] {
+            for &(m, k, n) in &[(1, 64, 5), (5, 96, 3), (33, 32, 2)] {
+                let (x, wv) = (r.vec(m * k), r.vec(n * k));
+                let w = be.weight(&source(ty, n, k, &wv, 1)).unwrap();
+                let xt = be.input(&x, m, k).unwrap();
+                let t = be.matmul(xt, w, None).unwrap();
+                let got = read(&mut be, t);
+                let (want, mag) = naive_matmul(&x, &dequantized(ty, &wv), None, m, k, n);
+                for i in 0..m * n {
+                    assert!((got[i] - want[i]).abs() <= 1e-5 * mag[i].max(1.0), "{ty:?} [{i}] {} vs {}", got[i], want[i]);
+                }
+            }
+        }
+        let w40 = be.weight(&source(GgmlType::Q8_0, 4, 40, &r.vec(160), 0)).unwrap();
+        let x40 = be.input(&r.vec(80), 2, 40).unwrap();
+        assert!(matches!(be.matmul(x40, w40, None), Err(AttuneError::InvalidArgument(_))));
+    }
+}

@@ -1,6 +1,7 @@
 //! Subcommand dispatch and the pieces every subcommand shares.
 
 mod bench;
+mod chat;
 mod convert;
 mod embed;
 
@@ -24,6 +25,13 @@ USAGE:
   attune bench [--models-dir DIR] [--types q8_0,f16,q4_0,f32] [--corpus FILE]
                [--out FILE.json]
       sentences per second at batch 1 and 32 per quant type, as JSON
+  attune chat --model FILE.gguf [--system TEXT] [--max-tokens N] [--temperature T]
+              [--seed S] [--top-k K] [--top-p P] [--repeat-penalty R] [--stop TEXT]...
+              [--raw] PROMPT
+      a reply from a local chat model (SmolLM2 GGUF), streamed to stdout; greedy
+      unless --temperature > 0; --raw continues PROMPT without the chat template
+  attune bench-chat --model FILE.gguf [--tokens 128] [--repeats 3]
+      prompt and greedy decode tokens per second (one thread), as JSON
 ";
 
 pub fn main() -> ExitCode {
@@ -33,6 +41,8 @@ pub fn main() -> ExitCode {
         Some("convert") => convert::run(args),
         Some("embed") => embed::run(args),
         Some("bench") => bench::run(args),
+        Some("chat") => chat::run(args),
+        Some("bench-chat") => chat::bench(args),
         Some("help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
