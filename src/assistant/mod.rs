@@ -201,7 +201,7 @@ impl Assistant {
         let sys = usize::from(messages[0].role == "system");
         let mut kept: Vec<ChatMessage> = messages.to_vec();
         loop {
-            let ids = self.tokenizer.encode(&self.render(&kept)?)?;
+            let ids = self.encode_messages(&kept)?;
             if ids.len() < self.context() {
                 return Ok((ids, messages.len() - kept.len()));
             }
@@ -218,6 +218,33 @@ impl Assistant {
                 kept.remove(sys);
             }
         }
+    }
+
+    /// Prompt ids of `messages` through the template. The template's own text may hold control
+    /// tokens; message contents never do: a content that says `<|im_end|>` is those characters,
+    /// not the token, so page or item text spliced into a message cannot end a turn or open a
+    /// new one. The template is rendered with a marker in place of each content; the text
+    /// between markers is tokenized with control tokens, the contents as plain text.
+    fn encode_messages(&self, messages: &[ChatMessage]) -> Result<Vec<u32>> {
+        let marker = |i: usize| format!("\u{E000}{i}\u{E001}");
+        let marked: Vec<ChatMessage> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| ChatMessage { role: m.role.clone(), content: marker(i) })
+            .collect();
+        let rendered = self.render(&marked)?;
+        let mut ids = Vec::new();
+        let mut rest = rendered.as_str();
+        for (i, m) in messages.iter().enumerate() {
+            let mark = marker(i);
+            // A template may leave a message out; then its content is simply not in the prompt.
+            let Some(at) = rest.find(&mark) else { continue };
+            ids.extend(self.tokenizer.encode(&rest[..at])?);
+            ids.extend(self.tokenizer.encode_plain(&m.content)?);
+            rest = &rest[at + mark.len()..];
+        }
+        ids.extend(self.tokenizer.encode(rest)?);
+        Ok(ids)
     }
 
     /// Prompt ids of a raw (untemplated) prompt: BOS first if the model asks for it.
