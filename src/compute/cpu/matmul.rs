@@ -12,7 +12,7 @@
 
 use super::simd::{ActQ8_0, ActQ8_1, Kernels};
 use crate::error::{AttuneError, Result};
-use crate::quant::{as_blocks, dequantize, BlockQ4_0, BlockQ4_1, BlockQ8_0, GgmlType, QK};
+use crate::quant::{as_blocks, dequantize, GgmlType, QK};
 
 /// Activation rows dotted against one weight row before moving to the next weight row.
 pub const ROW_TILE: usize = 32;
@@ -66,40 +66,13 @@ pub fn matmul(
                 (kern.dot_f16_f32)(&w[j * row_bytes..][..row_bytes], &x[i * k..][..k])
             }),
             GgmlType::Q8_0 => {
-                let xq = quantize_rows(x, ActQ8_0::quantize);
-                let wb = as_blocks::<BlockQ8_0>(w);
-                let xr = |i: usize| &xq[i * kb..][..kb];
-                tiled4(
-                    &mut out,
-                    m,
-                    n,
-                    |i, j| (kern.dot_q8_0)(&wb[j * kb..][..kb], xr(i)),
-                    |i, j| (kern.dot4_q8_0)(&wb[j * kb..][..kb], [xr(i), xr(i + 1), xr(i + 2), xr(i + 3)]),
-                );
+                quantized(&mut out, x, m, kb, w, n, ActQ8_0::quantize, kern.dot_q8_0, kern.dot4_q8_0)
             }
             GgmlType::Q4_0 => {
-                let xq = quantize_rows(x, ActQ8_0::quantize);
-                let wb = as_blocks::<BlockQ4_0>(w);
-                let xr = |i: usize| &xq[i * kb..][..kb];
-                tiled4(
-                    &mut out,
-                    m,
-                    n,
-                    |i, j| (kern.dot_q4_0)(&wb[j * kb..][..kb], xr(i)),
-                    |i, j| (kern.dot4_q4_0)(&wb[j * kb..][..kb], [xr(i), xr(i + 1), xr(i + 2), xr(i + 3)]),
-                );
+                quantized(&mut out, x, m, kb, w, n, ActQ8_0::quantize, kern.dot_q4_0, kern.dot4_q4_0)
             }
             GgmlType::Q4_1 => {
-                let xq = quantize_rows(x, ActQ8_1::quantize);
-                let wb = as_blocks::<BlockQ4_1>(w);
-                let xr = |i: usize| &xq[i * kb..][..kb];
-                tiled4(
-                    &mut out,
-                    m,
-                    n,
-                    |i, j| (kern.dot_q4_1)(&wb[j * kb..][..kb], xr(i)),
-                    |i, j| (kern.dot4_q4_1)(&wb[j * kb..][..kb], [xr(i), xr(i + 1), xr(i + 2), xr(i + 3)]),
-                );
+                quantized(&mut out, x, m, kb, w, n, ActQ8_1::quantize, kern.dot_q4_1, kern.dot4_q4_1)
             }
             GgmlType::F16 | GgmlType::Q8_1 => via_f32_rows(kern, &mut out, x, m, k, wty, w, n)?,
         }
@@ -153,6 +126,27 @@ pub fn quantize_rows<B>(x: &[f32], f: fn(&[f32; QK]) -> B) -> Vec<B> {
 
 /// `out[i, j] = dot(i, j)`, tiles of activation rows outside, weight rows inside.
 #[inline(always)]
+/// A quantized-weight matmul: each activation row is quantized once (`quant`), then every
+/// weight row (`kb` blocks of `W`) is dotted against four activation rows at a time.
+#[allow(clippy::too_many_arguments)]
+fn quantized<W: bytemuck::Pod, A>(
+    out: &mut [f32],
+    x: &[f32],
+    m: usize,
+    kb: usize,
+    w: &[u8],
+    n: usize,
+    quant: fn(&[f32; QK]) -> A,
+    dot: fn(&[W], &[A]) -> f32,
+    dot4: fn(&[W], [&[A]; 4]) -> [f32; 4],
+) {
+    let xq = quantize_rows(x, quant);
+    let wb = as_blocks::<W>(w);
+    let xr = |i: usize| &xq[i * kb..][..kb];
+    let wr = |j: usize| &wb[j * kb..][..kb];
+    tiled4(out, m, n, |i, j| dot(wr(j), xr(i)), |i, j| dot4(wr(j), [xr(i), xr(i + 1), xr(i + 2), xr(i + 3)]));
+}
+
 fn tiled(out: &mut [f32], m: usize, n: usize, dot: impl Fn(usize, usize) -> f32) {
     for i0 in (0..m).step_by(ROW_TILE) {
         let i1 = (i0 + ROW_TILE).min(m);
