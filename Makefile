@@ -36,7 +36,7 @@ demo: models wasm
 test: models test-native test-browser
 
 test-native:
-	$(CARGO) test --release
+	ATTUNE_REQUIRE_GPU=1 $(CARGO) test --release
 
 # Unit tests compiled to wasm32 (simd128 kernels against the portable ones) run in Node;
 # tests/web.rs runs the real model in headless Chromium.
