@@ -6,6 +6,7 @@ pub mod assistant;
 pub mod compute;
 pub mod error;
 pub mod model;
+pub mod personalize;
 pub mod profile;
 pub mod quant;
 pub mod session;

@@ -4,6 +4,7 @@ mod bench;
 mod chat;
 mod convert;
 mod embed;
+mod eval;
 
 use attune::compute::cpu::CpuBackend;
 use attune::model::bert::Encoder;
@@ -32,6 +33,10 @@ USAGE:
       unless --temperature > 0; --raw continues PROMPT without the chat template
   attune bench-chat --model FILE.gguf [--tokens 128] [--repeats 3]
       prompt and greedy decode tokens per second (one thread), as JSON
+  attune eval-movielens --model FILE.gguf --data DIR [--out FILE.json] [--negatives 100]
+                        [--seed 42] [--options RANK_OPTIONS_JSON]
+      offline ranking evaluation on MovieLens 100K (RecBole atomic files in DIR):
+      NDCG@10, HR@10, MRR of personalized vs popularity-only vs random
 ";
 
 pub fn main() -> ExitCode {
@@ -43,6 +48,7 @@ pub fn main() -> ExitCode {
         Some("bench") => bench::run(args),
         Some("chat") => chat::run(args),
         Some("bench-chat") => chat::bench(args),
+        Some("eval-movielens") => eval::run(args),
         Some("help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
