@@ -25,7 +25,9 @@ use crate::model::llama::Decoder;
 use crate::model::sampler::{Sampler, SamplerOptions};
 use std::ops::ControlFlow;
 
+pub mod context;
 mod stop;
+pub use context::{Context, ContextOptions};
 pub use stop::StopMatcher;
 
 /// Options of one reply.
@@ -36,11 +38,25 @@ pub struct ReplyOptions {
     pub sampling: SamplerOptions,
     /// The reply ends before the first occurrence of any of these (not included in the text).
     pub stop: Vec<String>,
+    /// A context block (see [`context`]) joined to the system prompt of a chat reply.
+    /// `Session::reply` fills it from the profile unless `use_context` is off.
+    pub context: Option<String>,
+    /// Whether `Session::reply` / `Session::start_chat` add the profile's context (default on).
+    pub use_context: bool,
+    /// Options of that context (its token budget first).
+    pub context_options: ContextOptions,
 }
 
 impl Default for ReplyOptions {
     fn default() -> Self {
-        ReplyOptions { max_tokens: 256, sampling: SamplerOptions::default(), stop: Vec::new() }
+        ReplyOptions {
+            max_tokens: 256,
+            sampling: SamplerOptions::default(),
+            stop: Vec::new(),
+            context: None,
+            use_context: true,
+            context_options: ContextOptions::default(),
+        }
     }
 }
 
@@ -172,6 +188,11 @@ impl Assistant {
         &self.name
     }
 
+    /// Tokens of `text` as message content (the counter for a context budget).
+    pub fn count_tokens(&self, text: &str) -> Result<usize> {
+        Ok(self.tokenizer.encode_plain(text)?.len())
+    }
+
     pub fn tokenizer(&self) -> &BpeTokenizer {
         &self.tokenizer
     }
@@ -268,8 +289,13 @@ impl Assistant {
     }
 
     /// Starts a chat reply to `messages`.
+    /// `opts.context`, if any, is joined to the system prompt.
     pub fn start_chat(&self, messages: &[ChatMessage], opts: &ReplyOptions) -> Result<Generation> {
-        let (ids, dropped) = self.chat_prompt(messages)?;
+        let messages = match opts.context.as_deref() {
+            Some(c) if !messages.is_empty() => context::with_context(messages, c),
+            _ => messages.to_vec(),
+        };
+        let (ids, dropped) = self.chat_prompt(&messages)?;
         let mut g = self.start_ids(ids, opts)?;
         g.dropped_messages = dropped;
         Ok(g)

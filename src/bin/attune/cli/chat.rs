@@ -42,6 +42,7 @@ pub fn run(mut args: Arguments) -> Result<()> {
         max_tokens,
         sampling: SamplerOptions { temperature, top_k, top_p, repetition_penalty, seed, ..Default::default() },
         stop,
+        ..Default::default()
     };
     let mut assistant = load(&model)?;
     let stdout = std::io::stdout();
