@@ -10,7 +10,7 @@ PORT ?= 8080
 # Browser tests: wasm-bindgen-test-runner drives Debian's chromedriver with webdriver.json.
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
-.PHONY: setup cli models wasm demo test test-native test-browser bench bench-native bench-browser bench-profile reference clean
+.PHONY: setup cli models wasm demo test test-native test-browser bench bench-native bench-browser bench-profile eval reference clean
 
 setup:
 	./scripts/setup.sh
@@ -60,6 +60,13 @@ bench-profile: setup
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web_profile_bench \
 	  -- --nocapture 2>&1 | tee bench/out/profile.log | sed -n 's/.*ATTUNE_BENCH //p' > bench/out/profile.json
 	cat bench/out/profile.json
+
+# Offline ranking evaluation on MovieLens 100K (from the recbole==1.2.1 wheel, sha256-checked):
+# NDCG@10, HR@10, MRR of personalized vs popularity-only vs random. Not part of `make test`.
+eval: models
+	mkdir -p bench/out
+	$(CLI) eval-movielens --model models/out/minilm-l6-v2.q8_0.gguf --data "$$(python3 scripts/movielens.py)" \
+	  --out bench/out/eval-movielens.json
 
 # Regenerates the fixtures with the independent numpy references (encoder, chat model).
 reference:

@@ -49,9 +49,9 @@ impl Default for RankOptions {
             seed: 0,
             exclude_seen: false,
             // Tuned on MovieLens 100K (`make eval`, README): the prior is strong there.
-            prior_weight: 2.0,
-            neighbor_weight: 1.0,
-            tag_weight: 0.5,
+            prior_weight: 1.0,
+            neighbor_weight: 0.5,
+            tag_weight: 0.25,
             novelty_below: 0.3,
         }
     }

@@ -5,6 +5,7 @@ mod chat;
 mod convert;
 mod embed;
 mod eval;
+mod rank;
 
 use attune::compute::cpu::CpuBackend;
 use attune::model::bert::Encoder;
@@ -33,6 +34,11 @@ USAGE:
       unless --temperature > 0; --raw continues PROMPT without the chat template
   attune bench-chat --model FILE.gguf [--tokens 128] [--repeats 3]
       prompt and greedy decode tokens per second (one thread), as JSON
+  attune rank --model FILE.gguf --events EVENTS.jsonl --items ITEMS.jsonl [--limit N]
+              [--options RANK_OPTIONS_JSON]
+      a fresh profile from the events (JSON lines: type, item {id, text, tags}, ts),
+      then one JSON line {id, score, reasons} per item (JSON lines: id, text, tags,
+      prior?), best first
   attune eval-movielens --model FILE.gguf --data DIR [--out FILE.json] [--negatives 100]
                         [--seed 42] [--options RANK_OPTIONS_JSON]
       offline ranking evaluation on MovieLens 100K (RecBole atomic files in DIR):
@@ -49,6 +55,7 @@ pub fn main() -> ExitCode {
         Some("chat") => chat::run(args),
         Some("bench-chat") => chat::bench(args),
         Some("eval-movielens") => eval::run(args),
+        Some("rank") => rank::run(args),
         Some("help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
