@@ -39,11 +39,13 @@ test-native:
 	ATTUNE_REQUIRE_GPU=1 $(CARGO) test --release
 
 # Unit tests compiled to wasm32 (simd128 kernels against the portable ones) run in Node;
-# tests/web.rs runs the real model in headless Chromium.
+# tests/web.rs (embedder), web_profile.rs (IndexedDB) and web_chat.rs (assistant streaming) run
+# in headless Chromium.
 test-browser: setup
 	$(CARGO) test --release --target wasm32-unknown-unknown --lib
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web_profile
+	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web_chat
 
 bench: bench-native bench-browser bench-profile
 
