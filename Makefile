@@ -10,7 +10,7 @@ PORT ?= 8080
 # Browser tests: wasm-bindgen-test-runner drives Debian's chromedriver with webdriver.json.
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
-.PHONY: setup cli models wasm demo test test-native test-browser bench bench-native bench-browser bench-profile eval reference clean
+.PHONY: setup cli models wasm demo test test-native test-browser bench bench-native bench-browser bench-profile bench-chat eval reference clean
 
 setup:
 	./scripts/setup.sh
@@ -39,13 +39,15 @@ test-native:
 	ATTUNE_REQUIRE_GPU=1 $(CARGO) test --release
 
 # Unit tests compiled to wasm32 (simd128 kernels against the portable ones) run in Node;
-# tests/web.rs runs the real model in headless Chromium.
+# tests/web.rs (embedder), web_profile.rs (IndexedDB) and web_chat.rs (assistant streaming) run
+# in headless Chromium.
 test-browser: setup
 	$(CARGO) test --release --target wasm32-unknown-unknown --lib
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web_profile
+	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web_chat
 
-bench: bench-native bench-browser bench-profile
+bench: bench-native bench-browser bench-profile bench-chat
 
 bench-native: models
 	mkdir -p bench/out
@@ -53,6 +55,15 @@ bench-native: models
 
 bench-browser: models wasm
 	node scripts/bench-browser.mjs --root www --out bench/out/browser.json
+
+# SmolLM2 prompt and decode tokens/s on one thread: native (`attune bench-chat`), then in headless
+# Chromium Attune's wasm Assistant and wllama (llama.cpp in wasm, npm devDependency) on the same
+# GGUF, with peak memory; all in bench/out/chat.json.
+bench-chat: models wasm
+	mkdir -p bench/out
+	$(CLI) bench-chat --model models/out/smollm2-135m-instruct.q4_1.gguf > bench/out/chat-native.json
+	ln -sfn ../node_modules/@wllama/wllama/esm www/wllama
+	node scripts/bench-chat-browser.mjs --native bench/out/chat-native.json --out bench/out/chat.json
 
 # track latency through IndexedDB (median, p95) and the stored size after 10 000 events.
 bench-profile: setup
@@ -74,4 +85,4 @@ reference:
 	python3 tests/reference/smollm2_reference.py
 
 clean:
-	rm -rf $(TARGET_DIR) www/pkg www/models bench/out
+	rm -rf $(TARGET_DIR) www/pkg www/models www/wllama bench/out

@@ -2,10 +2,16 @@
 //! in, calls the platform-free core, and turns every `AttuneError` into a JS `AttuneError`
 //! carrying a stable `code`. Nothing reachable from JS may panic.
 
+mod assistant;
+mod chat_args;
 mod embedder;
 mod error;
+mod reply_stream;
+mod yield_now;
 
+pub use assistant::Assistant;
 pub use embedder::Embedder;
+pub use reply_stream::ReplyStream;
 
 use wasm_bindgen::prelude::*;
 

@@ -1,14 +1,18 @@
 //! WebAssembly simd128 kernels (compiled when the target enables `simd128`, which
-//! `.cargo/config.toml` does for wasm32). Int8 dots widen both operands to i16 and use
-//! `i32x4.dot_i16x8_s` (one `pmaddwd` on x86 engines; the products and pair sums are exact), so
-//! the integer part of every block is exact.
+//! `.cargo/config.toml` does for wasm32). The integer part of every block is exact: int8 products
+//! come from `i16x8.extmul` (|p| <= 2^14 fits an i16 lane); 8-bit weights widen them pairwise to
+//! i32, 4-bit weights (|w| <= 15, products <= 1920) first add four products per i16 lane, then
+//! widen once — about half the instructions of widening both operands and using
+//! `i32x4.dot_i16x8_s`, which is what decode (one activation row) spends its time on.
 //!
-//! The four-row kernels widen a weight block once and dot it against four activation rows,
-//! then fold the four rows' partial sums into one vector (lane r = row r) so each block costs
-//! one int→float conversion and one scale multiply for all four rows. Each lane accumulates
+//! f16 scales come from a 256 KiB table built once (one load instead of the bit manipulation).
+//!
+//! The four-row kernels dot each weight block against four activation rows, then fold the four
+//! rows' partial sums into one vector (lane r = row r) so each block costs one int→float
+//! conversion and one scale multiply for all four rows. Each lane accumulates
 //! `isum · (d_w · d_x)` block by block in the same order as the portable kernels, and simd128
 //! has no fused multiply-add, so the four-row results are bit-identical to the portable ones.
-//! simd128 has no f16 conversion; F16 values are converted in scalar code (bit manipulation).
+//! simd128 has no f16 conversion instruction; `dot_f16_f32` converts in scalar code.
 
 use super::{ActQ8_0, ActQ8_1, Kernels};
 use crate::quant::{f16_le, BlockQ4_0, BlockQ4_1, BlockQ8_0};
@@ -69,10 +73,39 @@ fn dot_wide(w: &[v128; 4], x: &[i8; 32]) -> v128 {
     i32x4_add(a, b)
 }
 
-/// 16 + 16 signed bytes · 32 signed bytes → four i32 partial sums, exact.
+/// Two 16-byte halves of an activation block.
+#[inline(always)]
+fn halves(x: &[i8; 32]) -> (v128, v128) {
+    let p = x.as_ptr() as *const u8;
+    // SAFETY: x is 32 bytes.
+    unsafe { (load(p), load(p.add(16))) }
+}
+
+/// 16 + 16 signed bytes · 32 signed bytes → four i32 partial sums, exact: each i8·i8 product
+/// (|p| <= 2^14) fits an i16 lane, and pairs are summed into i32 lanes.
 #[inline(always)]
 fn mul_i8(w0: v128, w1: v128, x: &[i8; 32]) -> v128 {
-    dot_wide(&widen(w0, w1), x)
+    let (x0, x1) = halves(x);
+    let a = i32x4_add(
+        i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w0, x0)),
+        i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w0, x0)),
+    );
+    let b = i32x4_add(
+        i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w1, x1)),
+        i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w1, x1)),
+    );
+    i32x4_add(a, b)
+}
+
+/// As [`mul_i8`] for weights of 4 bits (|w| <= 15, as nibbles or nibbles - 8): products are at
+/// most 15·128 = 1920, so four of them still fit an i16 lane and are summed there before one
+/// widening to i32. Exact.
+#[inline(always)]
+fn mul_i4(w0: v128, w1: v128, x: &[i8; 32]) -> v128 {
+    let (x0, x1) = halves(x);
+    let a = i16x8_add(i16x8_extmul_low_i8x16(w0, x0), i16x8_extmul_high_i8x16(w0, x0));
+    let b = i16x8_add(i16x8_extmul_low_i8x16(w1, x1), i16x8_extmul_high_i8x16(w1, x1));
+    i32x4_extadd_pairwise_i16x8(i16x8_add(a, b))
 }
 
 /// `[Σa, Σb, Σc, Σd]` of four i32x4 (exact: block sums are far below 2^31).
@@ -155,13 +188,33 @@ fn dot_f16_f32(w: &[u8], x: &[f32]) -> f32 {
     s
 }
 
+/// f16 → f32 by table: every f16 bit pattern converted once ([`f16_le`], exact), 256 KiB.
+/// One load instead of the bit manipulation, for the two scales of every block of a matrix-vector
+/// product.
+fn f16_table() -> &'static [f32; 65536] {
+    static TABLE: std::sync::OnceLock<Box<[f32; 65536]>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = Box::new([0f32; 65536]);
+        for (h, v) in t.iter_mut().enumerate() {
+            *v = crate::quant::f16_bits_to_f32(h as u16);
+        }
+        t
+    })
+}
+
+#[inline(always)]
+fn f16_at(t: &[f32; 65536], h: [u8; 2]) -> f32 {
+    t[u16::from_le_bytes(h) as usize]
+}
+
 fn dot_q8_0(w: &[BlockQ8_0], x: &[ActQ8_0]) -> f32 {
+    let t = f16_table();
     let mut acc = f32x4_splat(0.0);
     for (a, b) in w.iter().zip(x) {
         let pa = a.qs.as_ptr() as *const u8;
         // SAFETY: qs is 32 bytes.
         let p = unsafe { mul_i8(load(pa), load(pa.add(16)), &b.qs) };
-        let d = f32x4_splat(f16_le(a.d) * b.d);
+        let d = f32x4_splat(f16_at(t, a.d) * b.d);
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(p), d));
     }
     hsum(acc)
@@ -175,27 +228,29 @@ fn nibbles(qs: &[u8; 16]) -> (v128, v128) {
 }
 
 fn dot_q4_0(w: &[BlockQ4_0], x: &[ActQ8_0]) -> f32 {
+    let t = f16_table();
     let eight = i8x16_splat(8);
     let mut acc = f32x4_splat(0.0);
     for (a, b) in w.iter().zip(x) {
         let (lo, hi) = nibbles(&a.qs);
-        let p = mul_i8(i8x16_sub(lo, eight), i8x16_sub(hi, eight), &b.qs);
-        let d = f32x4_splat(f16_le(a.d) * b.d);
+        let p = mul_i4(i8x16_sub(lo, eight), i8x16_sub(hi, eight), &b.qs);
+        let d = f32x4_splat(f16_at(t, a.d) * b.d);
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(p), d));
     }
     hsum(acc)
 }
 
 fn dot_q4_1(w: &[BlockQ4_1], x: &[ActQ8_1]) -> f32 {
+    let t = f16_table();
     let mut acc = f32x4_splat(0.0);
     let mut offs = 0f32;
     for (a, b) in w.iter().zip(x) {
         let (lo, hi) = nibbles(&a.qs);
         // Nibbles are 0..=15, so reading them as signed bytes is exact.
-        let p = mul_i8(lo, hi, &b.qs);
-        let d = f32x4_splat(f16_le(a.d) * b.d);
+        let p = mul_i4(lo, hi, &b.qs);
+        let d = f32x4_splat(f16_at(t, a.d) * b.d);
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(p), d));
-        offs += f16_le(a.m) * b.s;
+        offs += f16_at(t, a.m) * b.s;
     }
     hsum(acc) + offs
 }
@@ -206,45 +261,52 @@ fn isum4<X>(w: &[v128; 4], x: [&X; 4], qs: impl Fn(&X) -> &[i8; 32]) -> v128 {
     hsum4_i32(dot_wide(w, qs(x[0])), dot_wide(w, qs(x[1])), dot_wide(w, qs(x[2])), dot_wide(w, qs(x[3])))
 }
 
+/// Four rows' block sums of 4-bit weights (nibbles `lo`, `hi`) against `x`, through [`mul_i4`].
+#[inline(always)]
+fn isum4_i4<X>(lo: v128, hi: v128, x: [&X; 4], qs: impl Fn(&X) -> &[i8; 32]) -> v128 {
+    hsum4_i32(mul_i4(lo, hi, qs(x[0])), mul_i4(lo, hi, qs(x[1])), mul_i4(lo, hi, qs(x[2])), mul_i4(lo, hi, qs(x[3])))
+}
+
 #[inline(always)]
 fn f32x4_of(v: [f32; 4]) -> v128 {
     f32x4(v[0], v[1], v[2], v[3])
 }
 
 fn dot4_q8_0(w: &[BlockQ8_0], x: [&[ActQ8_0]; 4]) -> [f32; 4] {
+    let t = f16_table();
     let mut acc = f32x4_splat(0.0);
     for (a, xb) in zip4(w, x) {
         let pa = a.qs.as_ptr() as *const u8;
         // SAFETY: qs is 32 bytes.
         let wv = unsafe { widen(load(pa), load(pa.add(16))) };
         let p = f32x4_convert_i32x4(isum4(&wv, xb, |b| &b.qs));
-        let d = f32x4_mul(f32x4_splat(f16_le(a.d)), f32x4_of(xb.map(|b| b.d)));
+        let d = f32x4_mul(f32x4_splat(f16_at(t, a.d)), f32x4_of(xb.map(|b| b.d)));
         acc = f32x4_add(acc, f32x4_mul(p, d));
     }
     lanes(acc)
 }
 
 fn dot4_q4_0(w: &[BlockQ4_0], x: [&[ActQ8_0]; 4]) -> [f32; 4] {
+    let t = f16_table();
     let eight = i8x16_splat(8);
     let mut acc = f32x4_splat(0.0);
     for (a, xb) in zip4(w, x) {
         let (lo, hi) = nibbles(&a.qs);
-        let wv = widen(i8x16_sub(lo, eight), i8x16_sub(hi, eight));
-        let p = f32x4_convert_i32x4(isum4(&wv, xb, |b| &b.qs));
-        let d = f32x4_mul(f32x4_splat(f16_le(a.d)), f32x4_of(xb.map(|b| b.d)));
+        let p = f32x4_convert_i32x4(isum4_i4(i8x16_sub(lo, eight), i8x16_sub(hi, eight), xb, |b| &b.qs));
+        let d = f32x4_mul(f32x4_splat(f16_at(t, a.d)), f32x4_of(xb.map(|b| b.d)));
         acc = f32x4_add(acc, f32x4_mul(p, d));
     }
     lanes(acc)
 }
 
 fn dot4_q4_1(w: &[BlockQ4_1], x: [&[ActQ8_1]; 4]) -> [f32; 4] {
+    let t = f16_table();
     let mut acc = f32x4_splat(0.0);
     for (a, xb) in zip4(w, x) {
         let (lo, hi) = nibbles(&a.qs);
-        let wv = widen(lo, hi);
-        let p = f32x4_convert_i32x4(isum4(&wv, xb, |b| &b.qs));
-        let d = f32x4_mul(f32x4_splat(f16_le(a.d)), f32x4_of(xb.map(|b| b.d)));
-        let offs = f32x4_mul(f32x4_splat(f16_le(a.m)), f32x4_of(xb.map(|b| b.s)));
+        let p = f32x4_convert_i32x4(isum4_i4(lo, hi, xb, |b| &b.qs));
+        let d = f32x4_mul(f32x4_splat(f16_at(t, a.d)), f32x4_of(xb.map(|b| b.d)));
+        let offs = f32x4_mul(f32x4_splat(f16_at(t, a.m)), f32x4_of(xb.map(|b| b.s)));
         // (isum · d + m_w · s_x) per block, as the portable kernel adds it.
         acc = f32x4_add(acc, f32x4_add(f32x4_mul(p, d), offs));
     }

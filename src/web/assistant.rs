@@ -1,0 +1,101 @@
+//! `Assistant` for JavaScript: load a Llama-family chat GGUF from bytes and stream replies as
+//! async iterators of text pieces ([`ReplyStream`]). One generation at a time per instance: a
+//! `reply` / `complete` while another stream is unfinished is refused with `busy`, and the
+//! earlier stream keeps working.
+
+use super::chat_args;
+use super::error::to_js;
+use super::reply_stream::ReplyStream;
+use crate::assistant::{Assistant as Core, Generation};
+use crate::compute::cpu::CpuBackend;
+use crate::error::{AttuneError, Result};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+use wasm_bindgen::prelude::*;
+
+/// What an `Assistant` and its streams share.
+pub(super) struct Shared {
+    pub core: RefCell<Core>,
+    /// A stream is unfinished (it holds a generation).
+    pub active: Cell<bool>,
+}
+
+#[wasm_bindgen]
+pub struct Assistant {
+    shared: Rc<Shared>,
+    // Fixed at load, so the getters never wait for a running generation.
+    model_name: String,
+    context: usize,
+    backend: String,
+}
+
+#[wasm_bindgen]
+impl Assistant {
+    /// Loads a `llama` GGUF (tokenizer and chat template inside), e.g.
+    /// smollm2-135m-instruct.q4_1.gguf. `options.context` caps the context in tokens (default:
+    /// the decoder's default, never more than the model's). The bytes are copied into
+    /// WebAssembly memory once.
+    pub fn load(bytes: &[u8], options: JsValue) -> std::result::Result<Assistant, JsValue> {
+        let context = chat_args::load_context(&options).map_err(to_js)?;
+        let core = Core::load_with_context(Arc::new(bytes.to_vec()), Box::new(CpuBackend::new()), context)
+            .map_err(to_js)?;
+        Ok(Assistant {
+            model_name: core.model_name().to_string(),
+            context: core.context(),
+            backend: core.decoder().backend_name().to_string(),
+            shared: Rc::new(Shared { core: RefCell::new(core), active: Cell::new(false) }),
+        })
+    }
+
+    #[wasm_bindgen(getter, js_name = modelName)]
+    pub fn model_name(&self) -> String {
+        self.model_name.clone()
+    }
+
+    /// Context length in tokens (prompt + reply).
+    #[wasm_bindgen(getter)]
+    pub fn context(&self) -> usize {
+        self.context
+    }
+
+    /// Name of the compute backend in use ("cpu" or "webgpu").
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend.clone()
+    }
+
+    /// A reply to `messages` (`[{role, content}]`) through the model's chat template. Oldest
+    /// turns are dropped to fit the context (`stats().droppedMessages`).
+    #[wasm_bindgen(unchecked_return_type = "ReplyStream")]
+    pub fn reply(&self, messages: JsValue, options: JsValue) -> std::result::Result<JsValue, JsValue> {
+        self.start(|core| {
+            let messages = chat_args::messages(&messages)?;
+            core.start_chat(&messages, &chat_args::reply_options(&options)?)
+        })
+    }
+
+    /// A plain continuation of `text` (no chat template).
+    #[wasm_bindgen(unchecked_return_type = "ReplyStream")]
+    pub fn complete(&self, text: JsValue, options: JsValue) -> std::result::Result<JsValue, JsValue> {
+        self.start(|core| {
+            let text = text.as_string().ok_or_else(|| AttuneError::InvalidArgument("text must be a string".into()))?;
+            core.start_raw(&text, &chat_args::reply_options(&options)?)
+        })
+    }
+}
+
+impl Assistant {
+    fn start(&self, begin: impl FnOnce(&Core) -> Result<Generation>) -> std::result::Result<JsValue, JsValue> {
+        let busy = || to_js(AttuneError::Busy("the assistant is still streaming another reply".into()));
+        if self.shared.active.get() {
+            return Err(busy());
+        }
+        let generation = {
+            let core = self.shared.core.try_borrow().map_err(|_| busy())?;
+            begin(&core).map_err(to_js)?
+        };
+        self.shared.active.set(true);
+        Ok(ReplyStream::new(self.shared.clone(), generation).into_js())
+    }
+}

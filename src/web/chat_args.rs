@@ -1,0 +1,127 @@
+//! JS arguments of `Assistant.reply` / `complete` → core types. Strict: a wrong type, a NaN, a
+//! negative count or an unknown option name is `invalid_argument` (a typo such as `max_tokens`
+//! would otherwise be silently ignored).
+
+use crate::assistant::ReplyOptions;
+use crate::error::{AttuneError, Result};
+use crate::model::chat_template::ChatMessage;
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+const OPTION_NAMES: [&str; 7] = ["maxTokens", "temperature", "topK", "topP", "repetitionPenalty", "seed", "stop"];
+
+fn bad(msg: impl Into<String>) -> AttuneError {
+    AttuneError::InvalidArgument(msg.into())
+}
+
+/// A plain object, or `None` for `undefined` / `null` (the argument was left out).
+fn object<'a>(v: &'a JsValue, what: &str) -> Result<Option<&'a Object>> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    if Array::is_array(v) {
+        return Err(bad(format!("{what} must be an object, not an array")));
+    }
+    v.dyn_ref::<Object>().map(Some).ok_or_else(|| bad(format!("{what} must be an object")))
+}
+
+fn field(obj: &Object, name: &str) -> Result<Option<JsValue>> {
+    let v = Reflect::get(obj, &JsValue::from_str(name)).map_err(|_| bad(format!("cannot read {name}")))?;
+    Ok(if v.is_undefined() { None } else { Some(v) })
+}
+
+fn number(v: &JsValue, name: &str) -> Result<f64> {
+    match v.as_f64() {
+        Some(x) if x.is_finite() => Ok(x),
+        Some(x) => Err(bad(format!("{name} must be a finite number, not {x}"))),
+        None => Err(bad(format!("{name} must be a number"))),
+    }
+}
+
+/// A whole number in `0..=max`.
+fn count(v: &JsValue, name: &str, max: f64) -> Result<u64> {
+    let x = number(v, name)?;
+    if x < 0.0 || x.fract() != 0.0 || x > max {
+        return Err(bad(format!("{name} must be a whole number from 0 to {max}, not {x}")));
+    }
+    Ok(x as u64)
+}
+
+/// `{ context?: number }` of `Assistant.load`: the context in tokens, if given.
+pub fn load_context(options: &JsValue) -> Result<Option<usize>> {
+    let Some(obj) = object(options, "options")? else { return Ok(None) };
+    for key in Object::keys(obj).iter() {
+        if key.as_string().as_deref() != Some("context") {
+            return Err(bad(format!("unknown load option {:?}", key.as_string().unwrap_or_default())));
+        }
+    }
+    match field(obj, "context")? {
+        None => Ok(None),
+        Some(v) => match count(&v, "context", 1_048_576.0)? {
+            0 => Err(bad("context must be at least 1")),
+            n => Ok(Some(n as usize)),
+        },
+    }
+}
+
+/// `ReplyOptions` from the JS object (defaults for what it leaves out).
+pub fn reply_options(options: &JsValue) -> Result<ReplyOptions> {
+    let mut opts = ReplyOptions::default();
+    let Some(obj) = object(options, "options")? else { return Ok(opts) };
+    for key in Object::keys(obj).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !OPTION_NAMES.contains(&key.as_str()) {
+            return Err(bad(format!("unknown reply option {key:?}; known: {}", OPTION_NAMES.join(", "))));
+        }
+    }
+    let s = &mut opts.sampling;
+    if let Some(v) = field(obj, "maxTokens")? {
+        opts.max_tokens = count(&v, "maxTokens", 1_048_576.0)? as usize;
+    }
+    if let Some(v) = field(obj, "temperature")? {
+        s.temperature = number(&v, "temperature")? as f32;
+    }
+    if let Some(v) = field(obj, "topK")? {
+        s.top_k = count(&v, "topK", u32::MAX as f64)? as usize;
+    }
+    if let Some(v) = field(obj, "topP")? {
+        s.top_p = number(&v, "topP")? as f32;
+    }
+    if let Some(v) = field(obj, "repetitionPenalty")? {
+        s.repetition_penalty = number(&v, "repetitionPenalty")? as f32;
+    }
+    if let Some(v) = field(obj, "seed")? {
+        // Integers a JS number holds exactly.
+        s.seed = count(&v, "seed", 9_007_199_254_740_991.0)?;
+    }
+    if let Some(v) = field(obj, "stop")? {
+        let arr = v.dyn_ref::<Array>().ok_or_else(|| bad("stop must be an array of strings"))?;
+        opts.stop = arr
+            .iter()
+            .map(|s| s.as_string().ok_or_else(|| bad("stop must be an array of strings")))
+            .collect::<Result<_>>()?;
+    }
+    s.validate()?;
+    Ok(opts)
+}
+
+/// `[{ role, content }, …]` with roles `system`, `user` or `assistant`.
+pub fn messages(messages: &JsValue) -> Result<Vec<ChatMessage>> {
+    let arr = messages.dyn_ref::<Array>().ok_or_else(|| bad("messages must be an array of {role, content}"))?;
+    arr.iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let obj = object(&m, "a message")?.ok_or_else(|| bad(format!("message {i} is missing")))?;
+            let text = |name: &str| -> Result<String> {
+                field(obj, name)?
+                    .and_then(|v| v.as_string())
+                    .ok_or_else(|| bad(format!("message {i}: {name} must be a string")))
+            };
+            let role = text("role")?;
+            if !matches!(role.as_str(), "system" | "user" | "assistant") {
+                return Err(bad(format!("message {i}: role {role:?} is not system, user or assistant")));
+            }
+            Ok(ChatMessage::new(role, text("content")?))
+        })
+        .collect()
+}
