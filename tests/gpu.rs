@@ -172,3 +172,56 @@ impl Backend for CountingGpu {
         })
     }
 }
+
+/// `auto` picks the GPU where the adapter passes the self-test, `cpu` the CPU, both reporting
+/// it; `gpu` gives the GPU (or, with no adapter, the error code `gpu_unavailable`).
+#[test]
+fn device_choice_reports_the_backend() {
+    use attune::compute::device::{self, DeviceChoice};
+    let bytes = Arc::new(model_bytes("minilm-l6-v2.q8_0.gguf"));
+    let cpu = pollster::block_on(Encoder::load_on(bytes.clone(), DeviceChoice::Cpu)).unwrap();
+    assert_eq!((cpu.device().backend, cpu.device().fallback_reason.as_deref()), ("cpu", None));
+    let has_gpu = context().is_some();
+    let auto = pollster::block_on(Encoder::load_on(bytes.clone(), DeviceChoice::Auto)).unwrap();
+    println!("auto: {}", auto.device());
+    let gpu = pollster::block_on(Encoder::load_on(bytes, DeviceChoice::Gpu));
+    if has_gpu {
+        assert_eq!(auto.device().backend, "webgpu");
+        assert!(auto.device().adapter.is_some() && auto.device().fallback_reason.is_none());
+        assert_eq!(gpu.unwrap().backend_name(), "webgpu");
+        let ctx = context().unwrap();
+        pollster::block_on(device::self_test(&ctx)).unwrap();
+    } else {
+        assert_eq!(auto.device().backend, "cpu");
+        assert!(auto.device().fallback_reason.as_deref().is_some_and(|r| r.contains("adapter")));
+        assert_eq!(gpu.err().unwrap().code(), "gpu_unavailable");
+    }
+    assert_eq!("tpu".parse::<DeviceChoice>().unwrap_err().code(), "invalid_argument");
+}
+
+/// The device is lost between two calls (`device.destroy()`): the second call still returns
+/// the embeddings, computed on the CPU from the same weights, and the report says why.
+#[test]
+fn a_lost_device_falls_back_to_the_cpu_and_the_call_succeeds() {
+    let Some(ctx) = context() else { return };
+    let reference = reference();
+    let texts: Vec<&str> = reference.sentences.iter().take(5).map(String::as_str).collect();
+    let bytes = Arc::new(model_bytes("minilm-l6-v2.q8_0.gguf"));
+    let mut enc = Encoder::load(bytes, Box::new(GpuBackend::with_context(ctx.clone()))).unwrap();
+    let on_gpu = pollster::block_on(enc.embed(&texts)).unwrap();
+    assert_eq!(enc.device().backend, "webgpu");
+    ctx.device.destroy();
+    let after = pollster::block_on(enc.embed(&texts)).unwrap();
+    println!("after destroy(): {}", enc.device());
+    assert_eq!(enc.backend_name(), "cpu");
+    let reason = enc.device().fallback_reason.clone().unwrap();
+    assert!(reason.contains("GPU") && reason.contains("lost"), "{reason}");
+    // Exactly what the CPU backend computes, and still close to the GPU's vectors.
+    let want = pollster::block_on(encoder("q8_0").embed(&texts)).unwrap();
+    assert_eq!(after, want);
+    for (a, g) in after.iter().zip(&on_gpu) {
+        assert!(cosine(a, g) > 0.998);
+    }
+    // Later calls stay on the CPU.
+    assert_eq!(pollster::block_on(enc.embed(&texts[..1])).unwrap()[0], want[0]);
+}

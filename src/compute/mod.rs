@@ -12,6 +12,7 @@
 //! and stay in their file type (F32, F16, Q8_0, Q4_0, Q4_1); kernels dequantize on the fly.
 
 pub mod cpu;
+pub mod device;
 pub mod gpu;
 
 use crate::error::{AttuneError, Result};

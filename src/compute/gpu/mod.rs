@@ -376,6 +376,11 @@ impl GpuBackend {
             if let Some(st) = staging {
                 self.pool.put(st);
             }
+            // A lost device shows first as invalid objects; let its callback run so the error
+            // names the cause.
+            #[cfg(not(target_arch = "wasm32"))]
+            let _ = device.poll(wgpu::PollType::Poll);
+            self.ctx.take_error()?;
             return compute(format!("GPU pass failed: {e}"));
         }
         self.ctx.take_error()?;

@@ -2,6 +2,7 @@
 //! as a JSON report. Times are wall-clock on a shared machine: compare ratios within one run.
 
 use super::{load_encoder, optional, read_file};
+use attune::compute::device::DeviceChoice;
 use attune::{AttuneError, Result};
 use pico_args::Arguments;
 use serde_json::json;
@@ -28,7 +29,7 @@ pub fn run(mut args: Arguments) -> Result<()> {
     for ty in types.split(',') {
         let path = dir.join(format!("minilm-l6-v2.{ty}.gguf"));
         let t0 = Instant::now();
-        let mut enc = load_encoder(&path)?;
+        let mut enc = load_encoder(&path, DeviceChoice::Cpu)?;
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         let tokens: usize = sentences.iter().map(|s| enc.tokenize(s).map(|t| t.len())).sum::<Result<_>>()?;
 
