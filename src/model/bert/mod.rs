@@ -92,6 +92,11 @@ impl Encoder {
         &self.model_id
     }
 
+    /// The GPU backend's work counters (`None` on the CPU), for benchmarks.
+    pub fn gpu_stats(&self) -> Option<crate::compute::gpu::GpuStats> {
+        self.backend.gpu_stats()
+    }
+
     pub fn backend_name(&self) -> &'static str {
         self.backend.name()
     }

@@ -25,8 +25,9 @@ USAGE:
       (default auto): the GPU if it passes a self-test, else the CPU; the choice
       and the reason for any fallback go to stderr
   attune bench [--models-dir DIR] [--types q8_0,f16,q4_0,f32] [--corpus FILE]
-               [--out FILE.json]
-      sentences per second at batch 1 and 32 per quant type, as JSON
+               [--devices cpu,gpu] [--out FILE.json]
+      sentences per second at batch 1 and 32 per quant type and device, as JSON
+      (on the GPU with the submissions, dispatches and readbacks per call)
   attune chat --model FILE.gguf [--system TEXT] [--max-tokens N] [--temperature T]
               [--seed S] [--top-k K] [--top-p P] [--repeat-penalty R] [--stop TEXT]...
               [--raw] PROMPT
