@@ -10,7 +10,7 @@ PORT ?= 8080
 # Browser tests: wasm-bindgen-test-runner drives Debian's chromedriver with webdriver.json.
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
-.PHONY: setup cli models wasm demo test test-native test-browser bench bench-native bench-browser bench-profile bench-chat eval reference clean
+.PHONY: setup cli models wasm demo test test-native test-browser bench bench-native bench-browser bench-profile bench-chat bench-gpu eval reference clean
 
 setup:
 	./scripts/setup.sh
@@ -40,14 +40,19 @@ test-native:
 
 # Unit tests compiled to wasm32 (simd128 kernels against the portable ones) run in Node;
 # tests/web.rs (embedder), web_profile.rs (IndexedDB) and web_chat.rs (assistant streaming) run
-# in headless Chromium.
+# in headless Chromium. webdriver.json has no WebGPU (--disable-gpu): tests/web_gpu_fallback.rs
+# checks the CPU fallback there; tests/web_gpu.rs runs with webdriver-webgpu.json
+# (--enable-unsafe-webgpu: WebGPU on SwiftShader).
 test-browser: setup
 	$(CARGO) test --release --target wasm32-unknown-unknown --lib
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web_profile
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web_chat
+	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web_gpu_fallback
+	$(BROWSER_ENV) WASM_BINDGEN_TEST_WEBDRIVER_JSON=webdriver-webgpu.json \
+	  $(CARGO) test --release --target wasm32-unknown-unknown --test web_gpu
 
-bench: bench-native bench-browser bench-profile bench-chat
+bench: bench-native bench-browser bench-profile bench-chat bench-gpu
 
 bench-native: models
 	mkdir -p bench/out
@@ -78,6 +83,16 @@ eval: models
 	mkdir -p bench/out
 	$(CLI) eval-movielens --model models/out/minilm-l6-v2.q8_0.gguf --data "$$(python3 scripts/movielens.py)" \
 	  --out bench/out/eval-movielens.json
+
+# Embeddings/s GPU vs CPU at batch 1 and 32 with the GPU's submissions, dispatches and readbacks
+# per call: natively (Vulkan; lavapipe here) and in Chromium (WebGPU on SwiftShader).
+bench-gpu: models
+	mkdir -p bench/out
+	$(CLI) bench --types q8_0,q4_0 --devices cpu,gpu --out bench/out/native-gpu.json
+	$(BROWSER_ENV) WASM_BINDGEN_TEST_WEBDRIVER_JSON=webdriver-webgpu.json \
+	  $(CARGO) test --release --target wasm32-unknown-unknown --test web_gpu_bench \
+	  -- --nocapture 2>&1 | tee bench/out/browser-gpu.log | sed -n 's/.*ATTUNE_BENCH //p' > bench/out/browser-gpu.json
+	cat bench/out/browser-gpu.json
 
 # Regenerates the fixtures with the independent numpy references (encoder, chat model).
 reference:

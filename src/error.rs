@@ -29,6 +29,10 @@ pub enum AttuneError {
     /// A backend failed to run an op (out of memory, lost device, limits).
     #[error("compute: {0}")]
     Compute(String),
+    /// The GPU was asked for explicitly (`device: "gpu"`) but there is no usable adapter (none,
+    /// refused a device, or failed the self-test against the CPU backend).
+    #[error("GPU unavailable: {0}")]
+    GpuUnavailable(String),
     /// The object is in use by a call that has not finished; await it first.
     #[error("busy: {0}")]
     Busy(String),
@@ -63,6 +67,7 @@ impl AttuneError {
             AttuneError::ChatTemplate(_) => "chat_template",
             AttuneError::InputTooLarge(_) => "input_too_large",
             AttuneError::Compute(_) => "compute",
+            AttuneError::GpuUnavailable(_) => "gpu_unavailable",
             AttuneError::Busy(_) => "busy",
             AttuneError::Io(_) => "io",
             AttuneError::StorageUnavailable(_) => "storage_unavailable",

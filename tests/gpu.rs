@@ -120,7 +120,9 @@ impl CountingGpu {
     }
 }
 
-use attune::compute::{AttentionSpec, Backend, ReadFuture, Tensor, Weight, WeightSource};
+use attune::compute::{
+    AttentionSpec, Backend, CachedAttentionSpec, KvCache, ReadFuture, RopeSpec, Tensor, Weight, WeightSource,
+};
 use attune::error::Result;
 
 impl Backend for CountingGpu {
@@ -157,6 +159,30 @@ impl Backend for CountingGpu {
     fn l2_normalize(&mut self, x: Tensor) -> Result<Tensor> {
         self.0.l2_normalize(x)
     }
+    fn rms_norm(&mut self, x: Tensor, gamma: Weight, eps: f32) -> Result<Tensor> {
+        self.0.rms_norm(x, gamma, eps)
+    }
+    fn rope(&mut self, x: Tensor, positions: &[u32], spec: &RopeSpec) -> Result<Tensor> {
+        self.0.rope(x, positions, spec)
+    }
+    fn swiglu(&mut self, gate: Tensor, up: Tensor) -> Result<Tensor> {
+        self.0.swiglu(gate, up)
+    }
+    fn slice_rows(&mut self, x: Tensor, start: usize, rows: usize) -> Result<Tensor> {
+        self.0.slice_rows(x, start, rows)
+    }
+    fn kv_cache(&mut self, capacity: usize, cols: usize) -> Result<KvCache> {
+        self.0.kv_cache(capacity, cols)
+    }
+    fn cache_write(&mut self, cache: KvCache, x: Tensor, at_row: usize) -> Result<()> {
+        self.0.cache_write(cache, x, at_row)
+    }
+    fn attention_cached(&mut self, q: Tensor, k: KvCache, v: KvCache, spec: &CachedAttentionSpec) -> Result<Tensor> {
+        self.0.attention_cached(q, k, v, spec)
+    }
+    fn free_cache(&mut self, cache: KvCache) {
+        self.0.free_cache(cache)
+    }
     fn release(&mut self, x: Tensor) {
         self.0.release(x)
     }
@@ -171,4 +197,107 @@ impl Backend for CountingGpu {
             r
         })
     }
+}
+
+/// `auto` picks the GPU where the adapter passes the self-test, `cpu` the CPU, both reporting
+/// it; `gpu` gives the GPU (or, with no adapter, the error code `gpu_unavailable`).
+#[test]
+fn device_choice_reports_the_backend() {
+    use attune::compute::device::{self, DeviceChoice};
+    let bytes = Arc::new(model_bytes("minilm-l6-v2.q8_0.gguf"));
+    let cpu = pollster::block_on(Encoder::load_on(bytes.clone(), DeviceChoice::Cpu)).unwrap();
+    assert_eq!((cpu.device().backend, cpu.device().fallback_reason.as_deref()), ("cpu", None));
+    let has_gpu = context().is_some();
+    let auto = pollster::block_on(Encoder::load_on(bytes.clone(), DeviceChoice::Auto)).unwrap();
+    println!("auto: {}", auto.device());
+    let gpu = pollster::block_on(Encoder::load_on(bytes, DeviceChoice::Gpu));
+    if has_gpu {
+        assert_eq!(auto.device().backend, "webgpu");
+        assert!(auto.device().adapter.is_some() && auto.device().fallback_reason.is_none());
+        assert_eq!(gpu.unwrap().backend_name(), "webgpu");
+        let ctx = context().unwrap();
+        pollster::block_on(device::self_test(&ctx)).unwrap();
+    } else {
+        assert_eq!(auto.device().backend, "cpu");
+        assert!(auto.device().fallback_reason.as_deref().is_some_and(|r| r.contains("adapter")));
+        assert_eq!(gpu.err().unwrap().code(), "gpu_unavailable");
+    }
+    assert_eq!("tpu".parse::<DeviceChoice>().unwrap_err().code(), "invalid_argument");
+}
+
+/// The device is lost between two calls (`device.destroy()`): the second call still returns
+/// the embeddings, computed on the CPU from the same weights, and the report says why.
+#[test]
+fn a_lost_device_falls_back_to_the_cpu_and_the_call_succeeds() {
+    let Some(ctx) = context() else { return };
+    let reference = reference();
+    let texts: Vec<&str> = reference.sentences.iter().take(5).map(String::as_str).collect();
+    let bytes = Arc::new(model_bytes("minilm-l6-v2.q8_0.gguf"));
+    let mut enc = Encoder::load(bytes, Box::new(GpuBackend::with_context(ctx.clone()))).unwrap();
+    let on_gpu = pollster::block_on(enc.embed(&texts)).unwrap();
+    assert_eq!(enc.device().backend, "webgpu");
+    ctx.device.destroy();
+    let after = pollster::block_on(enc.embed(&texts)).unwrap();
+    println!("after destroy(): {}", enc.device());
+    assert_eq!(enc.backend_name(), "cpu");
+    let reason = enc.device().fallback_reason.clone().unwrap();
+    assert!(reason.contains("GPU") && reason.contains("lost"), "{reason}");
+    // Exactly what the CPU backend computes, and still close to the GPU's vectors.
+    let want = pollster::block_on(encoder("q8_0").embed(&texts)).unwrap();
+    assert_eq!(after, want);
+    for (a, g) in after.iter().zip(&on_gpu) {
+        assert!(cosine(a, g) > 0.998);
+    }
+    // Later calls stay on the CPU.
+    assert_eq!(pollster::block_on(enc.embed(&texts[..1])).unwrap()[0], want[0]);
+}
+
+/// The SmolLM2 decoder (Q4_1) on the GPU against the CPU backend with f32 activations (the same
+/// precision): a prompt of the reference fixture prefilled, then 24 greedy steps, both fed the
+/// same tokens. Logits agree closely at every step and the greedy tokens are equal wherever the
+/// CPU's top two are not a near tie.
+#[test]
+fn smollm2_decoder_on_the_gpu_matches_the_cpu() {
+    use attune::model::llama::Decoder;
+    let Some(ctx) = context() else { return };
+    #[derive(serde::Deserialize)]
+    struct Case {
+        prompt_ids: Vec<u32>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Fixture {
+        prompts: Vec<Case>,
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2_reference.json");
+    let fixture: Fixture = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let bytes = Arc::new(model_bytes("smollm2-135m-instruct.q4_1.gguf"));
+    let mut gpu = Decoder::load(bytes.clone(), Box::new(GpuBackend::with_context(ctx)), Some(512)).unwrap();
+    let mut cpu = Decoder::load(bytes, Box::new(CpuBackend::new().float_activations(true)), Some(512)).unwrap();
+    assert_eq!(gpu.backend_name(), "webgpu");
+    let argmax = |v: &[f32]| v.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b });
+    let mut ids = fixture.prompts[1].prompt_ids.clone();
+    let (mut g, mut c) = (pollster::block_on(gpu.feed(&ids)).unwrap(), pollster::block_on(cpu.feed(&ids)).unwrap());
+    let (mut worst_cos, mut worst_diff, mut equal, mut compared) = (1f64, 0f32, 0, 0);
+    for _ in 0..24 {
+        assert_eq!(g.len(), c.len());
+        worst_cos = worst_cos.min(cosine(&g, &c));
+        let range = c.iter().fold(0f32, |m, v| m.max(v.abs()));
+        worst_diff = worst_diff.max(g.iter().zip(&c).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max) / range);
+        let (top, top_logit) = argmax(&c);
+        let second = c.iter().enumerate().filter(|&(i, _)| i != top).fold(f32::MIN, |m, (_, &x)| m.max(x));
+        if top_logit - second > 0.05 {
+            compared += 1;
+            equal += (argmax(&g).0 == top) as usize;
+        }
+        ids.push(top as u32);
+        g = pollster::block_on(gpu.step(top as u32)).unwrap();
+        c = pollster::block_on(cpu.step(top as u32)).unwrap();
+    }
+    println!(
+        "SmolLM2 GPU vs CPU (f32 activations): min logits cosine {worst_cos:.7}, max |diff| / max|logit| {worst_diff:.2e}, \
+         greedy equal {equal}/{compared} (steps without a near tie)"
+    );
+    assert!(worst_cos >= 0.9999 && worst_diff <= 1e-2, "cos {worst_cos}, diff {worst_diff}");
+    assert_eq!(equal, compared);
+    assert_eq!(gpu.tokens(), cpu.tokens());
 }

@@ -12,6 +12,7 @@
 //! and stay in their file type (F32, F16, Q8_0, Q4_0, Q4_1); kernels dequantize on the fly.
 
 pub mod cpu;
+pub mod device;
 pub mod gpu;
 
 use crate::error::{AttuneError, Result};
@@ -142,11 +143,6 @@ pub fn check_bounds(bounds: &[u32], rows: usize) -> Result<()> {
     }
 }
 
-/// The error of a backend that does not implement an op (yet).
-pub fn missing_op(backend: &str, op: &str) -> AttuneError {
-    AttuneError::ModelUnsupported(format!("the {backend} backend has no {op} op"))
-}
-
 /// Validates a [`CachedAttentionSpec`] for `n` query rows of `q_cols` against caches of
 /// `k_cols`/`v_cols` columns holding `k_len`/`v_len` rows. Shared by every backend.
 pub fn check_cached_attention(
@@ -241,53 +237,34 @@ pub trait Backend {
     fn l2_normalize(&mut self, x: Tensor) -> Result<Tensor>;
 
     /// RMS normalization of each row (`x / sqrt(mean(x²) + eps)`), then `* gamma` (`[1, cols]`).
-    fn rms_norm(&mut self, _x: Tensor, _gamma: Weight, _eps: f32) -> Result<Tensor> {
-        Err(missing_op(self.name(), "rms_norm"))
-    }
+    fn rms_norm(&mut self, x: Tensor, gamma: Weight, eps: f32) -> Result<Tensor>;
 
     /// Rotary position embedding ([`RopeSpec`]); `positions[r]` is row `r`'s position.
-    fn rope(&mut self, _x: Tensor, _positions: &[u32], _spec: &RopeSpec) -> Result<Tensor> {
-        Err(missing_op(self.name(), "rope"))
-    }
+    fn rope(&mut self, x: Tensor, positions: &[u32], spec: &RopeSpec) -> Result<Tensor>;
 
     /// `silu(gate) * up` elementwise (SwiGLU), equal shapes.
-    fn swiglu(&mut self, _gate: Tensor, _up: Tensor) -> Result<Tensor> {
-        Err(missing_op(self.name(), "swiglu"))
-    }
+    fn swiglu(&mut self, gate: Tensor, up: Tensor) -> Result<Tensor>;
 
     /// Rows `start..start + rows` of `x` as a new activation.
-    fn slice_rows(&mut self, _x: Tensor, _start: usize, _rows: usize) -> Result<Tensor> {
-        Err(missing_op(self.name(), "slice_rows"))
-    }
+    fn slice_rows(&mut self, x: Tensor, start: usize, rows: usize) -> Result<Tensor>;
 
     /// A new, empty cache of up to `capacity` rows of `cols` values. A backend may allocate
     /// the rows as they are written.
-    fn kv_cache(&mut self, _capacity: usize, _cols: usize) -> Result<KvCache> {
-        Err(missing_op(self.name(), "kv_cache"))
-    }
+    fn kv_cache(&mut self, capacity: usize, cols: usize) -> Result<KvCache>;
 
     /// Writes the rows of `x` (`cols` equal to the cache's) to cache rows
     /// `at_row..at_row + x.rows`. The cache then holds exactly `at_row + x.rows` valid rows:
     /// writing at an earlier row rewinds it (rows after the write are dropped).
     /// `at_row` may not exceed the rows the cache holds, nor the end pass `capacity`.
-    fn cache_write(&mut self, _cache: KvCache, _x: Tensor, _at_row: usize) -> Result<()> {
-        Err(missing_op(self.name(), "cache_write"))
-    }
+    fn cache_write(&mut self, cache: KvCache, x: Tensor, at_row: usize) -> Result<()>;
 
     /// Attention of `q` (`[n, heads * head_dim]`) against caches of `kv_heads * head_dim`
     /// columns holding at least `past + n` rows ([`CachedAttentionSpec`]) → `[n, heads * head_dim]`.
-    fn attention_cached(
-        &mut self,
-        _q: Tensor,
-        _k: KvCache,
-        _v: KvCache,
-        _spec: &CachedAttentionSpec,
-    ) -> Result<Tensor> {
-        Err(missing_op(self.name(), "attention_cached"))
-    }
+    fn attention_cached(&mut self, q: Tensor, k: KvCache, v: KvCache, spec: &CachedAttentionSpec)
+        -> Result<Tensor>;
 
     /// Frees a cache (an unknown or already freed handle is ignored).
-    fn free_cache(&mut self, _cache: KvCache) {}
+    fn free_cache(&mut self, cache: KvCache);
 
     /// Frees an activation the model no longer needs.
     fn release(&mut self, x: Tensor);
@@ -298,4 +275,10 @@ pub trait Backend {
 
     /// Runs whatever was recorded and copies `x` to the host (`rows * cols` values).
     fn read(&mut self, x: Tensor) -> ReadFuture<'_>;
+
+    /// Work counters of a GPU backend (submissions, dispatches, readbacks so far), for
+    /// benchmarks; `None` for a backend without them (the CPU).
+    fn gpu_stats(&self) -> Option<gpu::GpuStats> {
+        None
+    }
 }

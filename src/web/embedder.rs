@@ -1,7 +1,10 @@
 //! `Embedder` for JavaScript: load a GGUF embedder from bytes, embed texts into Float32Arrays.
+//! `Embedder.create(bytes, device)` runs it on WebGPU where the browser has a working adapter
+//! (`"auto"`), `load` on the CPU (WebAssembly SIMD).
 
 use super::error::to_js;
 use crate::compute::cpu::CpuBackend;
+use crate::compute::device::DeviceChoice;
 use crate::error::AttuneError;
 use crate::model::bert::Encoder;
 use js_sys::{Array, Float32Array, Promise};
@@ -25,6 +28,33 @@ impl Embedder {
     pub fn load(bytes: &[u8]) -> Result<Embedder, JsValue> {
         let encoder = Encoder::load(Arc::new(bytes.to_vec()), Box::new(CpuBackend::new())).map_err(to_js)?;
         Ok(Embedder { inner: Rc::new(RefCell::new(encoder)) })
+    }
+
+    /// Loads a `bert` GGUF onto `device`: `"auto"` (the default: WebGPU if the browser gives
+    /// an adapter that passes a self-test, else the CPU), `"gpu"` (WebGPU or an AttuneError with
+    /// code `gpu_unavailable`) or `"cpu"`. Resolves to the Embedder; `backend` and
+    /// `fallbackReason` say what was chosen and why. Should the GPU fail later (device lost),
+    /// calls go on, on the CPU, and `fallbackReason` says so.
+    pub async fn create(bytes: Vec<u8>, device: Option<String>) -> Result<Embedder, JsValue> {
+        let choice: DeviceChoice = match device.as_deref() {
+            None => DeviceChoice::Auto,
+            Some(d) => d.parse().map_err(to_js)?,
+        };
+        let encoder = Encoder::load_on(Arc::new(bytes), choice).await.map_err(to_js)?;
+        Ok(Embedder { inner: Rc::new(RefCell::new(encoder)) })
+    }
+
+    /// Why the model is not on the GPU: WebGPU missing or failing its self-test under
+    /// `"auto"`, or a GPU failure during a call. Undefined when no fallback happened.
+    #[wasm_bindgen(getter, js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.inner.try_borrow().ok().and_then(|e| e.device().fallback_reason.clone())
+    }
+
+    /// The WebGPU adapter in use ("name (backend, type)"), undefined on the CPU.
+    #[wasm_bindgen(getter)]
+    pub fn adapter(&self) -> Option<String> {
+        self.inner.try_borrow().ok().and_then(|e| e.device().adapter.clone())
     }
 
     /// Width of every embedding (384 for all-MiniLM-L6-v2).

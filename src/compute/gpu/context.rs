@@ -31,6 +31,17 @@ impl GpuContext {
     /// Opens the best adapter this platform offers (WebGPU in the browser, Vulkan natively).
     /// Fails with `AttuneError::Compute` when there is none or it cannot run the kernels.
     pub async fn new() -> Result<Arc<Self>> {
+        // In the browser wgpu panics creating an instance where `navigator.gpu` is out of reach
+        // (service or shared workers), and Chromium defines it even where it cannot give an
+        // adapter: ask first.
+        #[cfg(target_arch = "wasm32")]
+        if !wgpu::util::is_browser_webgpu_supported().await {
+            return Err(compute_err(
+                "WebGPU is not available here (no navigator.gpu, or it gives no adapter: the browser \
+                 has WebGPU disabled or blocklisted, or this is not a window or dedicated worker)"
+                    .into(),
+            ));
+        }
         let instance = wgpu::Instance::new(&wgpu::InstanceDescriptor::default());
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {

@@ -22,7 +22,10 @@ mod pool;
 pub use context::GpuContext;
 pub use pool::PoolStats;
 
-use super::{check_bounds, AttentionSpec, Backend, ReadFuture, Tensor, Weight, WeightSource};
+use super::{
+    check_bounds, check_cached_attention, check_rope, AttentionSpec, Backend, CachedAttentionSpec, KvCache,
+    ReadFuture, RopeSpec, RopeStyle, Tensor, Weight, WeightSource,
+};
 use crate::error::{AttuneError, Result};
 use crate::quant::{dequantize, GgmlType};
 use pool::BufferPool;
@@ -83,6 +86,15 @@ enum Cmd {
     Dispatch { pipeline: wgpu::ComputePipeline, binds: Vec<Bind>, groups: (u32, u32) },
     /// Copy `size` bytes of the arena at `offset` into `dst` (a host input).
     Upload { offset: u64, size: u64, dst: wgpu::Buffer },
+    /// Copy `size` bytes between buffers (row slices, key/value cache writes).
+    Copy { src: wgpu::Buffer, src_offset: u64, dst: wgpu::Buffer, dst_offset: u64, size: u64 },
+}
+
+/// A key or value cache: a buffer of `capacity` rows, allocated whole when made (rows are
+/// rewritten in place as decoding moves on), holding `rows` valid rows.
+struct GpuCache {
+    buf: wgpu::Buffer,
+    rows: usize,
 }
 
 /// WebGPU implementation of [`Backend`].
@@ -94,6 +106,8 @@ pub struct GpuBackend {
     pool: BufferPool,
     cmds: Vec<Cmd>,
     arena: Vec<u8>,
+    /// Key/value caches by id; `None` once freed. They survive `release_all`.
+    caches: Vec<Option<GpuCache>>,
     /// Bound where a kernel has no bias.
     dummy: wgpu::Buffer,
     align: u64,
@@ -134,6 +148,7 @@ impl GpuBackend {
             pool: BufferPool::default(),
             cmds: Vec::new(),
             arena: Vec::new(),
+            caches: Vec::new(),
             dummy,
             align,
             stats: GpuStats::default(),
@@ -218,6 +233,13 @@ impl GpuBackend {
                 s.buf.as_ref().ok_or_else(|| stale(t))
             }
             _ => Err(stale(t)),
+        }
+    }
+
+    fn cache_ref(&self, c: KvCache) -> Result<&GpuCache> {
+        match self.caches.get(c.id as usize) {
+            Some(Some(g)) if (g.buf.size() as usize) >= c.capacity * c.cols * 4 => Ok(g),
+            _ => invalid(format!("unknown or freed cache {c:?}")),
         }
     }
 
@@ -327,6 +349,11 @@ impl GpuBackend {
                 i += 1;
                 continue;
             }
+            if let Cmd::Copy { src, src_offset, dst, dst_offset, size } = &cmds[i] {
+                enc.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *size);
+                i += 1;
+                continue;
+            }
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
             while let Some(Cmd::Dispatch { pipeline, binds, groups }) = cmds.get(i) {
                 let entries: Vec<wgpu::BindGroupEntry> = binds
@@ -376,6 +403,11 @@ impl GpuBackend {
             if let Some(st) = staging {
                 self.pool.put(st);
             }
+            // A lost device shows first as invalid objects; let its callback run so the error
+            // names the cause.
+            #[cfg(not(target_arch = "wasm32"))]
+            let _ = device.poll(wgpu::PollType::Poll);
+            self.ctx.take_error()?;
             return compute(format!("GPU pass failed: {e}"));
         }
         self.ctx.take_error()?;
@@ -526,6 +558,14 @@ impl Backend for GpuBackend {
         let (m, n, k) = (x.rows, w.rows, w.cols);
         let len = m.checked_mul(n).ok_or_else(|| AttuneError::InputTooLarge("matmul output".into()))?;
         let out = self.buffer_for(len, "matmul")?;
+        if m == 1 {
+            // Decoding: one workgroup per output instead of mostly idle 16 x 16 tiles.
+            let p = self.params([1, n as u32, k as u32, bias_buf.is_some() as u32, 0, 0, 0, 0]);
+            let bb = Bind::Buf(bias_buf.unwrap_or_else(|| self.dummy.clone()));
+            let binds = vec![p, Bind::Buf(xb), Bind::Buf(raw), bb, Bind::Buf(out.clone())];
+            self.dispatch_n("matvec", Some(ty), binds, n, 1)?;
+            return self.alloc(out, m, n);
+        }
         let maxd = self.ctx.limits.max_compute_workgroups_per_dimension as usize;
         let groups = (n.div_ceil(16), m.div_ceil(16));
         if groups.0 > maxd || groups.1 > maxd {
@@ -641,6 +681,137 @@ impl Backend for GpuBackend {
         self.alloc(out, x.rows, x.cols)
     }
 
+    fn rms_norm(&mut self, x: Tensor, gamma: Weight, eps: f32) -> Result<Tensor> {
+        let g = self.vector(gamma, x.cols, "rms_norm gamma")?;
+        if !(eps >= 0.0 && eps.is_finite()) {
+            return invalid(format!("rms_norm: eps {eps} must be finite and >= 0"));
+        }
+        let xb = self.get(x)?.clone();
+        let out = self.buffer_for(x.rows * x.cols, "rms_norm")?;
+        let p = self.params([x.rows as u32, x.cols as u32, eps.to_bits(), 0, 0, 0, 0, 0]);
+        let rows = if x.cols == 0 { 0 } else { x.rows };
+        self.dispatch_n("rms_norm", None, vec![p, Bind::Buf(xb), Bind::Buf(g), Bind::Buf(out.clone())], rows, 1)?;
+        self.alloc(out, x.rows, x.cols)
+    }
+
+    fn rope(&mut self, x: Tensor, positions: &[u32], spec: &RopeSpec) -> Result<Tensor> {
+        check_rope(spec, x.rows, x.cols, positions)?;
+        let xb = self.get(x)?.clone();
+        let out = self.buffer_for(x.rows * x.cols, "rope")?;
+        let half = spec.rot_dims / 2;
+        // The angles as the CPU backend computes them (f64), so both rotate identically.
+        let inv_freq: Vec<f64> =
+            (0..half).map(|i| (spec.freq_base as f64).powf(-2.0 * i as f64 / spec.rot_dims as f64)).collect();
+        let mut cs = Vec::with_capacity(positions.len() * half * 2);
+        for &pos in positions {
+            for f in &inv_freq {
+                let a = pos as f64 * f;
+                cs.extend([a.cos() as f32, a.sin() as f32]);
+            }
+        }
+        let per_head = half.max(spec.head_dim - 2 * half);
+        let items = x.rows * spec.heads * per_head;
+        let halves = (spec.style == RopeStyle::Halves) as u32;
+        let p = self.params([x.rows as u32, spec.heads as u32, spec.head_dim as u32, half as u32, halves, 0, 0, 0]);
+        let csb = self.arena_push(bytemuck::cast_slice(&cs));
+        self.dispatch_n("rope", None, vec![p, csb, Bind::Buf(xb), Bind::Buf(out.clone())], items, 64)?;
+        self.alloc(out, x.rows, x.cols)
+    }
+
+    fn swiglu(&mut self, gate: Tensor, up: Tensor) -> Result<Tensor> {
+        if (gate.rows, gate.cols) != (up.rows, up.cols) {
+            return invalid(format!("swiglu: gate {} x {}, up {} x {}", gate.rows, gate.cols, up.rows, up.cols));
+        }
+        let (gb, ub) = (self.get(gate)?.clone(), self.get(up)?.clone());
+        let len = gate.rows * gate.cols;
+        let out = self.buffer_for(len, "swiglu")?;
+        let p = self.params([len as u32, 0, 0, 0, 0, 0, 0, 0]);
+        self.dispatch_n("swiglu", None, vec![p, Bind::Buf(gb), Bind::Buf(ub), Bind::Buf(out.clone())], len, 256)?;
+        self.alloc(out, gate.rows, gate.cols)
+    }
+
+    fn slice_rows(&mut self, x: Tensor, start: usize, rows: usize) -> Result<Tensor> {
+        if start.checked_add(rows).is_none_or(|end| end > x.rows) {
+            return invalid(format!("slice_rows: rows {start}..{start}+{rows} of {}", x.rows));
+        }
+        let src = self.get(x)?.clone();
+        let out = self.buffer_for(rows * x.cols, "slice_rows")?;
+        let size = (rows * x.cols * 4) as u64;
+        if size > 0 {
+            let src_offset = (start * x.cols * 4) as u64;
+            self.cmds.push(Cmd::Copy { src, src_offset, dst: out.clone(), dst_offset: 0, size });
+        }
+        self.alloc(out, rows, x.cols)
+    }
+
+    fn kv_cache(&mut self, capacity: usize, cols: usize) -> Result<KvCache> {
+        let bytes = capacity
+            .checked_mul(cols)
+            .and_then(|n| n.checked_mul(4))
+            .ok_or_else(|| AttuneError::InputTooLarge(format!("kv_cache of {capacity} x {cols}")))?;
+        self.check_bytes(bytes as u64, "kv_cache")?;
+        u32_of(capacity * cols, "kv_cache")?;
+        let id = u32::try_from(self.caches.len()).map_err(|_| AttuneError::InvalidArgument("too many caches".into()))?;
+        let buf = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("attune.kv_cache"),
+            size: (bytes as u64).max(16),
+            usage: ACT_USAGE,
+            mapped_at_creation: false,
+        });
+        self.caches.push(Some(GpuCache { buf, rows: 0 }));
+        Ok(KvCache { id, capacity, cols })
+    }
+
+    fn cache_write(&mut self, cache: KvCache, x: Tensor, at_row: usize) -> Result<()> {
+        let held = self.cache_ref(cache)?.rows;
+        if x.cols != cache.cols {
+            return invalid(format!("cache_write: x has {} cols, the cache {}", x.cols, cache.cols));
+        }
+        if at_row > held || at_row + x.rows > cache.capacity {
+            return invalid(format!(
+                "cache_write: {} rows at row {at_row} into a cache holding {held} of {} rows",
+                x.rows, cache.capacity
+            ));
+        }
+        let src = self.get(x)?.clone();
+        let slot = self.caches[cache.id as usize].as_mut().expect("checked by cache_ref");
+        slot.rows = at_row + x.rows;
+        let size = (x.rows * x.cols * 4) as u64;
+        if size > 0 {
+            let dst = slot.buf.clone();
+            let dst_offset = (at_row * cache.cols * 4) as u64;
+            self.cmds.push(Cmd::Copy { src, src_offset: 0, dst, dst_offset, size });
+        }
+        Ok(())
+    }
+
+    fn attention_cached(&mut self, q: Tensor, k: KvCache, v: KvCache, spec: &CachedAttentionSpec) -> Result<Tensor> {
+        let (kc, vc) = (self.cache_ref(k)?, self.cache_ref(v)?);
+        check_cached_attention(spec, q.rows, q.cols, (k.cols, kc.rows), (v.cols, vc.rows))?;
+        let (kb, vb) = (kc.buf.clone(), vc.buf.clone());
+        let qb = self.get(q)?.clone();
+        let out = self.buffer_for(q.rows * q.cols, "attention_cached")?;
+        let p = self.params([
+            q.rows as u32,
+            spec.heads as u32,
+            spec.kv_heads as u32,
+            spec.head_dim as u32,
+            spec.scale.to_bits(),
+            u32_of(spec.past, "attention_cached past")?,
+            0,
+            0,
+        ]);
+        let binds = vec![p, Bind::Buf(qb), Bind::Buf(kb), Bind::Buf(vb), Bind::Buf(out.clone())];
+        self.dispatch_n("attention_cached", None, binds, q.rows * spec.heads, 64)?;
+        self.alloc(out, q.rows, q.cols)
+    }
+
+    fn free_cache(&mut self, cache: KvCache) {
+        if self.cache_ref(cache).is_ok() {
+            self.caches[cache.id as usize] = None;
+        }
+    }
+
     fn release(&mut self, x: Tensor) {
         if self.get(x).is_err() {
             return;
@@ -669,6 +840,10 @@ impl Backend for GpuBackend {
 
     fn read(&mut self, x: Tensor) -> ReadFuture<'_> {
         Box::pin(self.read_impl(x))
+    }
+
+    fn gpu_stats(&self) -> Option<GpuStats> {
+        Some(self.stats())
     }
 }
 

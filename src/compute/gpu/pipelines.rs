@@ -20,6 +20,11 @@ const KERNELS: &[(&str, &str, bool)] = &[
     ("attention", include_str!("kernels/attention.wgsl"), false),
     ("mean_pool", include_str!("kernels/mean_pool.wgsl"), false),
     ("l2_normalize", include_str!("kernels/l2_normalize.wgsl"), false),
+    ("matvec", include_str!("kernels/matvec.wgsl"), true),
+    ("rms_norm", include_str!("kernels/rms_norm.wgsl"), false),
+    ("rope", include_str!("kernels/rope.wgsl"), false),
+    ("swiglu", include_str!("kernels/swiglu.wgsl"), false),
+    ("attention_cached", include_str!("kernels/attention_cached.wgsl"), false),
 ];
 
 #[derive(Default)]

@@ -330,3 +330,97 @@ fn bad_handles_and_shapes_are_errors() {
     let e = be.input(&[], 0, 4).unwrap();
     assert_eq!(gread(&mut be, e), Vec::<f32>::new());
 }
+
+#[test]
+fn decoder_row_ops_match_the_cpu() {
+    use crate::compute::{RopeSpec, RopeStyle};
+    let mut be = gpu!();
+    let mut cpu = CpuBackend::new();
+    let mut r = Rng::new(17);
+    let mut worst = [0f32; 4];
+    for &(rows, heads, hd) in &[(1, 1, 2), (5, 9, 64), (33, 3, 10), (70, 4, 6)] {
+        let cols = heads * hd;
+        let a: Vec<f32> = r.vec(rows * cols).iter().map(|v| v * 4.0).collect();
+        let b = r.vec(rows * cols);
+        let g = r.vec(cols);
+        let gs = source(GgmlType::F32, 1, cols, &g, 0);
+        let (gg, cg) = (be.weight(&gs).unwrap(), cpu.weight(&gs).unwrap());
+        let (ga, gb) = (be.input(&a, rows, cols).unwrap(), be.input(&b, rows, cols).unwrap());
+        let (ca, cb) = (cpu.input(&a, rows, cols).unwrap(), cpu.input(&b, rows, cols).unwrap());
+
+        let t = (be.rms_norm(ga, gg, 1e-5).unwrap(), cpu.rms_norm(ca, cg, 1e-5).unwrap());
+        worst[0] = worst[0].max(check("rms_norm", &gread(&mut be, t.0), &cread(&mut cpu, t.1), 1e-2, 2e-5));
+        let t = (be.swiglu(ga, gb).unwrap(), cpu.swiglu(ca, cb).unwrap());
+        worst[1] = worst[1].max(check("swiglu", &gread(&mut be, t.0), &cread(&mut cpu, t.1), 1e-2, 1e-5));
+        // Far positions too: the angles come from the host in f64, as on the CPU.
+        let positions: Vec<u32> = (0..rows as u32).map(|i| i * 37 + 3 + (i % 3) * 5000).collect();
+        for style in [RopeStyle::Adjacent, RopeStyle::Halves] {
+            for rot in [hd, hd / 2 / 2 * 2, 0] {
+                let spec = RopeSpec { heads, head_dim: hd, rot_dims: rot, freq_base: 10000.0, style };
+                let t = (be.rope(ga, &positions, &spec).unwrap(), cpu.rope(ca, &positions, &spec).unwrap());
+                let what = format!("rope {style:?} rot {rot} of {hd}");
+                // Scale 1: where x0·c − x1·s cancels to ~0, a fused multiply-add on one side is off by
+                // an ulp of the terms, not of the result.
+                worst[2] = worst[2].max(check(&what, &gread(&mut be, t.0), &cread(&mut cpu, t.1), 1.0, 1e-6));
+            }
+        }
+        let start = rows / 3;
+        let n = rows - start - rows / 4;
+        let t = (be.slice_rows(ga, start, n).unwrap(), cpu.slice_rows(ca, start, n).unwrap());
+        assert_eq!(gread(&mut be, t.0), cread(&mut cpu, t.1), "slice_rows");
+        assert!(be.slice_rows(ga, start, rows).is_err());
+        let bad = RopeSpec { heads, head_dim: hd, rot_dims: hd + 2, freq_base: 10000.0, style: RopeStyle::Adjacent };
+        assert!(be.rope(ga, &positions, &bad).is_err());
+        assert!(be.rope(ga, &positions[1..], &RopeSpec { rot_dims: hd, ..bad }).is_err());
+        be.release_all();
+        cpu.release_all();
+    }
+    println!("max relative errors: rms_norm {:.1e}, swiglu {:.1e}, rope {:.1e}", worst[0], worst[1], worst[2]);
+}
+
+/// Prefill then decode step by step through key/value caches (grouped-query attention, with a
+/// rewind), as the Llama decoder drives them, against the CPU backend.
+#[test]
+fn kv_caches_and_cached_attention_match_the_cpu() {
+    use crate::compute::CachedAttentionSpec;
+    let mut be = gpu!();
+    let mut cpu = CpuBackend::new();
+    let mut r = Rng::new(23);
+    for &(heads, kv_heads, hd) in &[(9, 3, 64), (4, 4, 5), (6, 1, 16)] {
+        let (cols, kv_cols) = (heads * hd, kv_heads * hd);
+        let cap = 40;
+        let (gk, gv) = (be.kv_cache(cap, kv_cols).unwrap(), be.kv_cache(cap, kv_cols).unwrap());
+        let (ck, cv) = (cpu.kv_cache(cap, kv_cols).unwrap(), cpu.kv_cache(cap, kv_cols).unwrap());
+        let mut worst = 0f32;
+        // (rows written at `past`): a prefill of 13, three single steps, a rewind to 10, 2 rows.
+        let mut past = 0;
+        for (i, &(n, at)) in [(13usize, 0usize), (1, 13), (1, 14), (1, 15), (2, 10), (1, 12)].iter().enumerate() {
+            past = at;
+            let (q, k, v) = (r.vec(n * cols), r.vec(n * kv_cols), r.vec(n * kv_cols));
+            let g = [be.input(&q, n, cols).unwrap(), be.input(&k, n, kv_cols).unwrap(), be.input(&v, n, kv_cols).unwrap()];
+            let c = [cpu.input(&q, n, cols).unwrap(), cpu.input(&k, n, kv_cols).unwrap(), cpu.input(&v, n, kv_cols).unwrap()];
+            be.cache_write(gk, g[1], past).unwrap();
+            be.cache_write(gv, g[2], past).unwrap();
+            cpu.cache_write(ck, c[1], past).unwrap();
+            cpu.cache_write(cv, c[2], past).unwrap();
+            let spec = CachedAttentionSpec { past, heads, kv_heads, head_dim: hd, scale: 1.0 / (hd as f32).sqrt() };
+            let go = be.attention_cached(g[0], gk, gv, &spec).unwrap();
+            let co = cpu.attention_cached(c[0], ck, cv, &spec).unwrap();
+            let what = format!("attention_cached heads {heads}/{kv_heads} hd {hd} step {i}");
+            worst = worst.max(check(&what, &gread(&mut be, go), &cread(&mut cpu, co), 1e-2, 1e-5));
+            // Past the rows the cache holds: refused like the CPU.
+            let beyond = CachedAttentionSpec { past: past + 1, ..spec };
+            assert!(be.attention_cached(g[0], gk, gv, &beyond).is_err());
+            be.release_all(); // caches survive
+            cpu.release_all();
+        }
+        let _ = past;
+        let x = be.input(&r.vec(kv_cols), 1, kv_cols).unwrap();
+        assert!(be.cache_write(gk, x, 14).is_err(), "writing past the rows held");
+        be.free_cache(gk);
+        assert!(be.cache_write(gk, x, 0).is_err(), "freed");
+        be.free_cache(gk); // twice: ignored
+        be.free_cache(gv);
+        println!("attention_cached {heads}/{kv_heads} x {hd}: max relative error {worst:.1e}");
+    }
+}

@@ -8,8 +8,10 @@ mod weights;
 pub use config::BertConfig;
 pub use forward::PackedBatch;
 
+use crate::compute::cpu::CpuBackend;
+use crate::compute::device::{self, DeviceChoice, DeviceReport};
 use crate::compute::{Backend, SharedBytes};
-use crate::error::Result;
+use crate::error::{AttuneError, Result};
 use crate::model::gguf::GgufFile;
 use crate::model::tokenizer::TextTokenizer;
 use weights::BertWeights;
@@ -23,6 +25,11 @@ pub struct Encoder {
     weights: BertWeights,
     tokenizer: TextTokenizer,
     backend: Box<dyn Backend>,
+    /// What the backend is and why (kept current when a GPU failure moves the model to the CPU).
+    device: DeviceReport,
+    /// The file, kept (shared, not copied) so the weights can be registered again on the CPU
+    /// if the GPU fails.
+    bytes: SharedBytes,
     /// `general.name` of the file, for reports.
     name: String,
     /// Names the vector space: vectors of two encoders are comparable only if these match.
@@ -32,14 +39,39 @@ pub struct Encoder {
 
 impl Encoder {
     /// Loads a `bert` GGUF from `bytes` (kept shared, not copied) onto `backend`.
-    pub fn load(bytes: SharedBytes, mut backend: Box<dyn Backend>) -> Result<Self> {
+    pub fn load(bytes: SharedBytes, backend: Box<dyn Backend>) -> Result<Self> {
+        let device = DeviceReport::of(backend.as_ref());
+        Self::load_with_report(bytes, backend, device)
+    }
+
+    /// Loads onto the device `choice` asks for ([`device::open`]). Under `auto`, a GPU that
+    /// cannot hold the weights (allocation failure, limits) leaves the model on the CPU.
+    pub async fn load_on(bytes: SharedBytes, choice: DeviceChoice) -> Result<Self> {
+        let (backend, device) = device::open(choice).await?;
+        match Self::load_with_report(bytes.clone(), backend, device.clone()) {
+            Err(e @ AttuneError::Compute(_)) if device.backend != "cpu" => {
+                if choice == DeviceChoice::Gpu {
+                    return Err(AttuneError::GpuUnavailable(e.to_string()));
+                }
+                Self::load_with_report(bytes, Box::new(CpuBackend::new()), device.fell_back(&e))
+            }
+            r => r,
+        }
+    }
+
+    fn load_with_report(bytes: SharedBytes, mut backend: Box<dyn Backend>, device: DeviceReport) -> Result<Self> {
         let file = GgufFile::parse(&bytes)?;
         let config = BertConfig::from_gguf(&file)?;
         let tokenizer = TextTokenizer::from_bert_gguf(&file, config.max_seq_len)?;
         let weights = BertWeights::register(&file, &bytes, &config, backend.as_mut())?;
         let name = file.str("general.name").unwrap_or("bert").to_string();
         let model_id = format!("{name}/{}", config.hidden);
-        Ok(Encoder { config, weights, tokenizer, backend, name, model_id })
+        Ok(Encoder { config, weights, tokenizer, backend, device, bytes, name, model_id })
+    }
+
+    /// The backend in use and the reason for any fallback to the CPU.
+    pub fn device(&self) -> &DeviceReport {
+        &self.device
     }
 
     pub fn config(&self) -> &BertConfig {
@@ -58,6 +90,11 @@ impl Encoder {
     /// Identifies the vector space (model and width), e.g. to key cached vectors.
     pub fn model_id(&self) -> &str {
         &self.model_id
+    }
+
+    /// The GPU backend's work counters (`None` on the CPU), for benchmarks.
+    pub fn gpu_stats(&self) -> Option<crate::compute::gpu::GpuStats> {
+        self.backend.gpu_stats()
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -90,8 +127,20 @@ impl Encoder {
         Ok(out)
     }
 
-    /// One forward pass; the backend's activations are freed whatever happens.
+    /// One forward pass; the backend's activations are freed whatever happens. A GPU failure
+    /// (lost device, failed allocation, a limit) moves the model to the CPU for good and runs
+    /// the pass again there, so the call still returns its result.
     async fn run(&mut self, batch: &PackedBatch) -> Result<Vec<f32>> {
+        match self.run_once(batch).await {
+            Err(e @ AttuneError::Compute(_)) if self.backend.name() != "cpu" => {
+                self.move_to_cpu(&e)?;
+                self.run_once(batch).await
+            }
+            r => r,
+        }
+    }
+
+    async fn run_once(&mut self, batch: &PackedBatch) -> Result<Vec<f32>> {
         let be = self.backend.as_mut();
         let result = match forward::encode(be, &self.config, &self.weights, batch) {
             Ok(t) => be.read(t).await,
@@ -99,5 +148,16 @@ impl Encoder {
         };
         self.backend.release_all();
         result
+    }
+
+    /// Registers the weights again on a CPU backend (from the same file bytes) and drops the
+    /// GPU backend.
+    fn move_to_cpu(&mut self, cause: &AttuneError) -> Result<()> {
+        let mut cpu: Box<dyn Backend> = Box::new(CpuBackend::new());
+        let file = GgufFile::parse(&self.bytes)?;
+        self.weights = BertWeights::register(&file, &self.bytes, &self.config, cpu.as_mut())?;
+        self.backend = cpu;
+        self.device = self.device.fell_back(cause);
+        Ok(())
     }
 }

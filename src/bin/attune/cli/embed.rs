@@ -1,6 +1,7 @@
 //! `attune embed`: texts from the arguments or stdin → one JSON array of floats per line.
 
-use super::{load_encoder, positionals, required};
+use super::{load_encoder, optional, positionals, required};
+use attune::compute::device::DeviceChoice;
 use attune::model::bert::Encoder;
 use attune::{AttuneError, Result};
 use pico_args::Arguments;
@@ -12,8 +13,10 @@ const STDIN_CHUNK: usize = 64;
 
 pub fn run(mut args: Arguments) -> Result<()> {
     let model: PathBuf = required(&mut args, "--model")?;
+    let device: DeviceChoice = optional(&mut args, "--device")?.unwrap_or_default();
     let texts = positionals(args)?;
-    let mut encoder = load_encoder(&model)?;
+    let mut encoder = load_encoder(&model, device)?;
+    eprintln!("attune: device: {}", encoder.device());
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if !texts.is_empty() {
@@ -38,7 +41,12 @@ pub fn run(mut args: Arguments) -> Result<()> {
 
 fn write_embeddings(encoder: &mut Encoder, texts: &[String], out: &mut impl Write) -> Result<()> {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    for v in pollster::block_on(encoder.embed(&refs))? {
+    let before = encoder.device().clone();
+    let vectors = pollster::block_on(encoder.embed(&refs))?;
+    if *encoder.device() != before {
+        eprintln!("attune: device: {}", encoder.device());
+    }
+    for v in vectors {
         serde_json::to_writer(&mut *out, &v).map_err(|e| AttuneError::Io(e.to_string()))?;
         out.write_all(b"\n")?;
     }

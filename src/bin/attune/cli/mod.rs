@@ -7,7 +7,7 @@ mod embed;
 mod eval;
 mod rank;
 
-use attune::compute::cpu::CpuBackend;
+use attune::compute::device::DeviceChoice;
 use attune::model::bert::Encoder;
 use attune::{AttuneError, Result};
 use pico_args::Arguments;
@@ -22,11 +22,14 @@ USAGE:
   attune convert --model-dir DIR --type f32|f16|q8_0|q4_0 --out FILE.gguf
       sentence-transformers BERT checkpoint (model.safetensors, config.json,
       tokenizer.json) -> GGUF with llama.cpp's `bert` names
-  attune embed --model FILE.gguf [--] [TEXT...]
-      one JSON array per text; with no TEXT, one text per stdin line
+  attune embed --model FILE.gguf [--device auto|gpu|cpu] [--] [TEXT...]
+      one JSON array per text; with no TEXT, one text per stdin line. --device
+      (default auto): the GPU if it passes a self-test, else the CPU; the choice
+      and the reason for any fallback go to stderr
   attune bench [--models-dir DIR] [--types q8_0,f16,q4_0,f32] [--corpus FILE]
-               [--out FILE.json]
-      sentences per second at batch 1 and 32 per quant type, as JSON
+               [--devices cpu,gpu] [--out FILE.json]
+      sentences per second at batch 1 and 32 per quant type and device, as JSON
+      (on the GPU with the submissions, dispatches and readbacks per call)
   attune chat --model FILE.gguf [--system TEXT] [--max-tokens N] [--temperature T]
               [--seed S] [--top-k K] [--top-p P] [--repeat-penalty R] [--stop TEXT]...
               [--raw] PROMPT
@@ -116,7 +119,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| AttuneError::Io(format!("{}: {e}", path.display())))
 }
 
-/// Loads an embedder GGUF onto the CPU backend.
-fn load_encoder(path: &Path) -> Result<Encoder> {
-    Encoder::load(Arc::new(read_file(path)?), Box::new(CpuBackend::new()))
+/// Loads an embedder GGUF onto the device `choice` asks for.
+fn load_encoder(path: &Path, choice: DeviceChoice) -> Result<Encoder> {
+    pollster::block_on(Encoder::load_on(Arc::new(read_file(path)?), choice))
 }

@@ -49,7 +49,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     let off = h * p.head_dim;
     let qo = r * cols + off;
     let scale = bitcast<f32>(p.scale_bits);
-    var mx = -3.4028235e38;
+    var mx = bitcast<f32>(0xff7fffffu); // -f32::MAX (the decimal literal rounds out of range in Tint)
     for (var j = start; j < end; j++) {
         mx = max(mx, score(qo, j * cols + off, scale));
     }
