@@ -8,9 +8,12 @@ WASM := $(TARGET_DIR)/wasm32-unknown-unknown/release/attune.wasm
 CLI := $(TARGET_DIR)/release/attune
 PORT ?= 8080
 # Browser tests: wasm-bindgen-test-runner drives Debian's chromedriver with webdriver.json.
+WASM_OPT_FLAGS := -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
+BINDGEN_OUT := $(TARGET_DIR)/pkg-bindgen
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
-.PHONY: setup cli models wasm demo test test-native test-browser bench bench-native bench-browser bench-profile reference clean
+.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile reference clean
 
 setup:
 	./scripts/setup.sh
@@ -26,14 +29,25 @@ models: setup cli
 wasm: setup
 	$(CARGO) build --release --lib --target wasm32-unknown-unknown
 	wasm-bindgen --target web --out-dir www/pkg $(WASM)
-	npx wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-	  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue www/pkg/attune_bg.wasm -o www/pkg/attune_bg.wasm
+	npx wasm-opt $(WASM_OPT_FLAGS) www/pkg/attune_bg.wasm -o www/pkg/attune_bg.wasm
 	ln -sfn ../models/out www/models
+
+# The npm package and the script-tag build: pkg/ from pkg-template/ (docs: pkg-template/README.md).
+pkg: setup
+	$(CARGO) build --release --lib --target wasm32-unknown-unknown
+	wasm-bindgen --target web --no-typescript --out-name attune_wasm --out-dir $(BINDGEN_OUT) $(WASM)
+	npx wasm-opt $(WASM_OPT_FLAGS) $(BINDGEN_OUT)/attune_wasm_bg.wasm -o $(BINDGEN_OUT)/attune_wasm_bg.wasm
+	node scripts/build-pkg.mjs --bindgen $(BINDGEN_OUT) --out pkg
+
+# Shipped sizes (JS + wasm, raw and gzip -9) of pkg/ → bench/out/sizes.json.
+sizes: pkg
+	mkdir -p bench/out
+	node scripts/pkg-sizes.mjs pkg | tee bench/out/sizes.json
 
 demo: models wasm
 	python3 scripts/serve.py --root www --host 127.0.0.1 --port $(PORT)
 
-test: models test-native test-browser
+test: models test-native test-browser test-e2e
 
 test-native:
 	ATTUNE_REQUIRE_GPU=1 $(CARGO) test --release
@@ -44,6 +58,10 @@ test-browser: setup
 	$(CARGO) test --release --target wasm32-unknown-unknown --lib
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web_profile
+
+# The SDK end to end: both examples built from pkg/, driven in headless Chromium.
+test-e2e: models pkg
+	./scripts/e2e.sh
 
 bench: bench-native bench-browser bench-profile
 
@@ -67,4 +85,4 @@ reference:
 	python3 tests/reference/smollm2_reference.py
 
 clean:
-	rm -rf $(TARGET_DIR) www/pkg www/models bench/out
+	rm -rf $(TARGET_DIR) www/pkg www/models bench/out pkg

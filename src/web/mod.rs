@@ -2,9 +2,13 @@
 //! in, calls the platform-free core, and turns every `AttuneError` into a JS `AttuneError`
 //! carrying a stable `code`. Nothing reachable from JS may panic.
 
+mod args;
+mod core;
 mod embedder;
 mod error;
+mod profile_view;
 
+pub use core::AttuneCore;
 pub use embedder::Embedder;
 
 use wasm_bindgen::prelude::*;
