@@ -3,7 +3,8 @@
 // context. Arguments go to Rust as JSON text and are validated there; core methods with object
 // results answer JSON text.
 
-import init, { AttuneCore, Assistant } from './attune_wasm.js';
+// A namespace import: builds without the Assistant (or later classes) still link.
+import init, * as wasm from './attune_wasm.js';
 import { AttuneError, abortError, toAttuneError } from './errors.js';
 import { checkSource, loadModel } from './models.js';
 
@@ -63,12 +64,12 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     loadModel('embedder', options.embedder, { progress, cache: options.cache }),
     loadWasm(options.wasmUrl),
   ]);
-  const devices = AttuneCore.devices();
+  const devices = wasm.AttuneCore.devices();
   if (options.device === 'gpu' && !devices.includes('gpu')) {
     throw new AttuneError('device', `device 'gpu' was asked for, this build runs on: ${devices.join(', ')}`);
   }
   progress({ model: 'embedder', phase: 'load', loaded: bytes.byteLength, total: bytes.byteLength, fromCache: false });
-  const core = await AttuneCore.open(options.namespace, bytes);
+  const core = await wasm.AttuneCore.open(options.namespace, bytes);
   let closed = false;
   let queue = Promise.resolve();
   let assistant = null; // Promise<Assistant>, made on the first reply
@@ -110,11 +111,11 @@ export async function openRuntime(rawOptions, progress = () => {}) {
 
   function loadAssistant() {
     if (!options.assistant) throw new AttuneError('invalid_argument', 'open() was given no assistant model ({ assistant: { url, sha256 } })');
-    if (typeof Assistant !== 'function') throw new AttuneError('unsupported', 'this build has no assistant');
+    if (typeof wasm.Assistant !== 'function') throw new AttuneError('unsupported', 'this build has no assistant');
     assistant ??= loadModel('assistant', options.assistant, { progress, cache: options.cache })
       .then((b) => {
         progress({ model: 'assistant', phase: 'load', loaded: b.byteLength, total: b.byteLength, fromCache: false });
-        return Assistant.load(b, options.assistant.context ? { context: options.assistant.context } : undefined);
+        return wasm.Assistant.load(b, options.assistant.context ? { context: options.assistant.context } : undefined);
       })
       .catch((e) => { assistant = null; throw toAttuneError(e, 'model_load'); });
     return assistant;

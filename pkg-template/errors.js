@@ -42,6 +42,11 @@ export function serializeError(e) {
   return { code: err.code, message: err.message };
 }
 
+/** Back from the plain form. */
+export function deserializeError(e) {
+  return new AttuneError(e && typeof e.code === 'string' ? e.code : 'internal', e && e.message ? String(e.message) : 'unknown error');
+}
+
 export function abortError(signal) {
   const reason = signal && signal.reason;
   const why = reason instanceof Error ? reason.message : reason !== undefined ? String(reason) : 'the operation was aborted';

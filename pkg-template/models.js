@@ -141,7 +141,7 @@ export async function loadModel(model, src, { progress = () => {}, cache = true,
       stored = await readStored(url);
     } catch { /* unreadable storage: download instead */ }
     if (stored) {
-      const ok = !sha256 || (stored.sha256 === sha256 && (await sha256Hex(stored.bytes)) === sha256);
+      const ok = !sha256 || (await sha256Hex(stored.bytes)) === sha256;
       if (ok) {
         const n = stored.bytes.byteLength;
         progress({ model, phase: 'ready', loaded: n, total: n, fromCache: true });

@@ -3,7 +3,7 @@
 // to it: request ids and a promise map, reply streams, AbortSignal cancellation, progress events
 // and close(). No imports but errors.js, so the script-tag build can inline it.
 
-import { AttuneError, abortError, toAttuneError } from './errors.js';
+import { AttuneError, abortError, deserializeError, toAttuneError } from './errors.js';
 
 const isFn = (f) => typeof f === 'function';
 
@@ -99,14 +99,14 @@ function workerTransport(worker, onProgress) {
     const m = e.data;
     if (m.type === 'progress') { try { onProgress?.(m.event); } catch (err) { console.error(err); } return; }
     if (m.type === 'opened') return opened.resolve();
-    if (m.type === 'failed') return opened.reject(toAttuneError(m.error));
+    if (m.type === 'failed') return opened.reject(deserializeError(m.error));
     const p = pending.get(m.id);
     if (!p) return; // cancelled or aborted already
     if ('piece' in m) return p.push(m.piece);
     pending.delete(m.id);
     if (m.done) p.finish(m.stats);
     else if (m.ok) p.resolve(m.value);
-    else (p.fail ?? p.reject)(toAttuneError(m.error));
+    else (p.fail ?? p.reject)(deserializeError(m.error));
   };
   worker.onerror = (e) => {
     e.preventDefault?.();
@@ -181,7 +181,8 @@ function localTransport(loadCore, onProgress) {
       // Arguments are copied as postMessage would, so both modes see the same values.
       let copied;
       try { copied = structuredClone(args); } catch (e) { return Promise.reject(toAttuneError(e, 'invalid_argument')); }
-      const run = runtime.call(method, copied, signal);
+      // Rebuilt as this module's AttuneError (the script-tag build has its own copy of the class).
+      const run = runtime.call(method, copied, signal).catch((e) => { throw toAttuneError(e); });
       if (!signal) return run;
       return new Promise((resolve, reject) => {
         signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
