@@ -169,6 +169,8 @@ async function suite(context, name, srv, pagePath, sha256) {
   ok(flow.aborted === 'aborted' && flow.abortedBefore === 'aborted' && flow.busyDone === 32, 'AbortSignal: queued call aborted, the batch before it completes');
   ok(flow.closed === 'closed' && flow.closedFlag, 'close(): later calls → closed');
 
+  if (name === 'vite-app') await chatChecks(page);
+
   // Bad arguments: each gives an AttuneError code and the same instance keeps working.
   const bad = await page.evaluate(async () => {
     const a = window.example.attune;
@@ -308,6 +310,51 @@ async function suite(context, name, srv, pagePath, sha256) {
   ok(persisted.progress.every((e) => e.fromCache || e.phase === 'load'), 'reload: progress says fromCache');
   ok(persisted.events === 1 && persisted.ids[0] === 'tent', 'reload: the profile persisted');
   await page.close();
+}
+
+// assistant.reply: lazy model load, streaming, abort, break. Where this build has no wasm
+// Assistant yet, reply must say `unsupported` without downloading the chat model.
+async function chatChecks(page) {
+  const chat = await page.evaluate(async () => {
+    const { Attune } = window.example;
+    const progress = [];
+    const a = await Attune.open({ namespace: 'e2e-chat', embedder: window.example.embedder,
+      assistant: { url: '/models/smollm2-135m-instruct.q4_1.gguf' }, onProgress: (e) => progress.push(e) });
+    const assistantEvents = () => progress.filter((e) => e.model === 'assistant').length;
+    const user = (content) => [{ role: 'user', content }];
+    const r = { beforeReply: assistantEvents() };
+    r.first = await t.code(async () => { for await (const _ of a.assistant.reply(user('Say hello.'), { maxTokens: 2 })) { /* drain */ } });
+    r.afterFirst = assistantEvents();
+    if (r.first !== 'unsupported') {
+      const s = a.assistant.reply(user('Name three colors.'), { maxTokens: 16, seed: 1 });
+      r.pieces = [];
+      for await (const p of s) r.pieces.push(p);
+      r.stats = s.stats();
+      const ctl = new AbortController();
+      let n = 0;
+      r.abort = await t.code(async () => {
+        for await (const _ of a.assistant.reply(user('Tell me a long story.'), { maxTokens: 200, signal: ctl.signal })) if (++n === 3) ctl.abort();
+      });
+      r.abortPieces = n;
+      const s2 = a.assistant.reply(user('Tell me another long story.'), { maxTokens: 200 });
+      for await (const _ of s2) break;
+      r.breakStats = s2.stats();
+      r.badOptions = await t.code(async () => { for await (const _ of a.assistant.reply(user('x'), { temperature: NaN })) { /* drain */ } });
+      r.again = await t.code(async () => { for await (const _ of a.assistant.reply(user('Hi'), { maxTokens: 2 })) { /* drain */ } });
+    }
+    a.close();
+    return r;
+  });
+  ok(chat.beforeReply === 0, 'assistant: the chat model is not loaded before the first reply');
+  if (chat.first === 'unsupported') {
+    ok(chat.afterFirst === 0, 'assistant: this build has no wasm Assistant → unsupported, chat model not downloaded');
+    return;
+  }
+  ok(chat.first === 'ok' && chat.afterFirst > 0, `assistant: loaded on the first reply (${chat.first})`);
+  ok(chat.pieces.length > 1 && chat.stats.generatedTokens > 0, `reply streams ${chat.pieces.length} pieces: ${JSON.stringify(chat.pieces.join(''))}`);
+  ok(chat.abort === 'aborted' && chat.abortPieces <= 4, `reply aborted by its signal after ${chat.abortPieces} pieces`);
+  ok(chat.breakStats.finishReason === 'cancelled', 'break out of for-await cancels the reply');
+  ok(chat.badOptions === 'invalid_argument' && chat.again === 'ok', 'reply: NaN option → invalid_argument, then replies again');
 }
 
 async function quotaSuite(context, srv, pagePath) {
