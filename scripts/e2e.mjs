@@ -268,6 +268,28 @@ async function suite(context, name, srv, pagePath, sha256) {
   ok(local.events === 1 && local.bad === 'invalid_argument' && local.nan === 'invalid_argument' && local.fn === 'invalid_argument' && local.after === 2 && local.closed === 'closed',
     `in-context mode ({ worker: false }): track, profile, bad arguments, close ${JSON.stringify(local)}`);
 
+  // Where the Cache API is missing, models are kept in IndexedDB: one download, then none.
+  const before = srv.stats.modelRequests;
+  const idb = await page.evaluate(async () => {
+    // Shadow the Cache API with an own property of the global; deleting it brings it back.
+    const saved = Object.getOwnPropertyDescriptor(window, 'caches');
+    Object.defineProperty(window, 'caches', { value: undefined, configurable: true, writable: true });
+    try {
+      const opened = [];
+      for (let i = 0; i < 2; i++) {
+        const progress = [];
+        const a = await window.example.Attune.open({ namespace: 'e2e-idb', embedder: window.example.embedder, worker: false, onProgress: (e) => progress.push(e) });
+        opened.push(progress.some((e) => e.fromCache));
+        a.close();
+      }
+      return opened;
+    } finally {
+      delete window.caches;
+      if (saved) Object.defineProperty(window, 'caches', saved);
+    }
+  });
+  ok(!idb[0] && idb[1] && srv.stats.modelRequests - before === 1, `no Cache API: kept in IndexedDB, one download for two opens (${srv.stats.modelRequests - before})`);
+
   // open() failures: clear codes, nothing cached from a failed download.
   const requestsBefore = srv.stats.modelRequests;
   const opens = await page.evaluate(async () => {
