@@ -5,6 +5,8 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 WASM := $(TARGET_DIR)/wasm32-unknown-unknown/release/attune.wasm
+# The shipped package's build (Cargo.toml [profile.web]: fat LTO, one codegen unit).
+WEB_WASM := $(TARGET_DIR)/wasm32-unknown-unknown/web/attune.wasm
 CLI := $(TARGET_DIR)/release/attune
 PORT ?= 8080
 # Browser tests: wasm-bindgen-test-runner drives Debian's chromedriver with webdriver.json.
@@ -34,8 +36,8 @@ wasm: setup
 
 # The npm package and the script-tag build: pkg/ from pkg-template/ (docs: pkg-template/README.md).
 pkg: setup
-	$(CARGO) build --release --lib --target wasm32-unknown-unknown
-	wasm-bindgen --target web --no-typescript --out-name attune_wasm --out-dir $(BINDGEN_OUT) $(WASM)
+	$(CARGO) build --profile web --lib --target wasm32-unknown-unknown
+	wasm-bindgen --target web --no-typescript --out-name attune_wasm --out-dir $(BINDGEN_OUT) $(WEB_WASM)
 	npx wasm-opt $(WASM_OPT_FLAGS) $(BINDGEN_OUT)/attune_wasm_bg.wasm -o $(BINDGEN_OUT)/attune_wasm_bg.wasm
 	node scripts/build-pkg.mjs --bindgen $(BINDGEN_OUT) --out pkg
 

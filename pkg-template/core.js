@@ -3,12 +3,15 @@
 // context. Arguments go to Rust as JSON text and are validated there; core methods with object
 // results answer JSON text.
 
-// A namespace import: builds without the Assistant (or later classes) still link.
 import init, * as wasm from './attune_wasm.js';
 import { AttuneError, abortError, toAttuneError } from './errors.js';
 import { checkSource, loadModel } from './models.js';
 
 const DEVICES = ['auto', 'gpu', 'cpu'];
+
+/** An export this build may lack (the wasm Assistant comes with the chat build): looked up by a
+ * computed name, so bundlers (webpack's strict export checks, Rollup) do not fail the build. */
+const optionalExport = (name) => wasm[name];
 
 let wasmReady = null;
 function loadWasm(wasmUrl) {
@@ -20,15 +23,21 @@ function loadWasm(wasmUrl) {
   return wasmReady;
 }
 
-/** JSON for Rust. Non-finite numbers and bigints become strings so Rust refuses them by type. */
+/** JSON for Rust. JSON has no NaN, Infinity or bigint: such a value is refused here, naming it
+ * (JSON.stringify would silently write null, which Rust would take as "absent"). */
 function toJson(value, what) {
+  let bad = null;
+  let s;
   try {
-    const s = JSON.stringify(value === undefined ? null : value, (_k, v) =>
-      typeof v === 'bigint' || (typeof v === 'number' && !Number.isFinite(v)) ? String(v) : v);
-    return s === undefined ? 'null' : s;
+    s = JSON.stringify(value === undefined ? null : value, function (k, v) {
+      if (bad === null && (typeof v === 'bigint' || (typeof v === 'number' && !Number.isFinite(v)))) bad = `${k || 'the value'} is ${String(v)}`;
+      return typeof v === 'bigint' ? null : v;
+    });
   } catch (e) {
     throw new AttuneError('invalid_argument', `${what}: ${e && e.message ? e.message : e}`);
   }
+  if (bad !== null) throw new AttuneError('invalid_argument', `${what}: ${bad}, not a finite number`);
+  return s === undefined ? 'null' : s;
 }
 
 /** `opts` without `signal` (which stays on this side). */
@@ -111,11 +120,12 @@ export async function openRuntime(rawOptions, progress = () => {}) {
 
   function loadAssistant() {
     if (!options.assistant) throw new AttuneError('invalid_argument', 'open() was given no assistant model ({ assistant: { url, sha256 } })');
-    if (typeof wasm.Assistant !== 'function') throw new AttuneError('unsupported', 'this build has no assistant');
+    const Assistant = optionalExport('Assistant');
+    if (typeof Assistant !== 'function') throw new AttuneError('unsupported', 'this build has no assistant');
     assistant ??= loadModel('assistant', options.assistant, { progress, cache: options.cache })
       .then((b) => {
         progress({ model: 'assistant', phase: 'load', loaded: b.byteLength, total: b.byteLength, fromCache: false });
-        return wasm.Assistant.load(b, options.assistant.context ? { context: options.assistant.context } : undefined);
+        return Assistant.load(b, options.assistant.context ? { context: options.assistant.context } : undefined);
       })
       .catch((e) => { assistant = null; throw toAttuneError(e, 'model_load'); });
     return assistant;

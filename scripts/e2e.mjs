@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // End-to-end test of the SDK as a web developer gets it: examples/vite-app (built by Vite from
-// pkg/) and examples/script-tag (pkg/attune.js), each served on its own loopback origin and
+// pkg/), examples/webpack-app (webpack 5, no config) and examples/script-tag (pkg/attune.js), each
+// served on its own loopback origin (127.0.0.1:8091-8094) and
 // driven in headless Chromium through playwright-core. Exits 0 when every check passes.
-//   node scripts/e2e.mjs [--chromium /usr/bin/chromium] [--headed]
+//   node scripts/e2e.mjs [--chromium /usr/bin/chromium] [--headed] [--only vite-app,script-tag,webpack-app,quota]
 // Checks: open with progress events, track, profile, remember/forget, export → import, clear,
 // embed, info, rank/similar/topics/context/reply (their real results where this build has them,
 // else `unsupported`), bad arguments → AttuneError codes with the instance still working, the
@@ -22,6 +23,9 @@ const MODELS = path.join(REPO, 'models/out');
 const EMBEDDER = 'minilm-l6-v2.q8_0.gguf';
 const chromiumPath = process.argv.includes('--chromium') ? process.argv[process.argv.indexOf('--chromium') + 1] : (process.env.CHROMIUM || '/usr/bin/chromium');
 const headed = process.argv.includes('--headed');
+// --only vite-app,script-tag,webpack-app,quota: run some suites (default: all).
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
+const wanted = (name) => !only || only.includes(name);
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css' };
 
@@ -187,6 +191,10 @@ async function suite(context, name, srv, pagePath, sha256) {
       'id as number': () => a.track({ type: 'click', item: { id: 7 } }),
       'empty id': () => a.track({ type: 'click', item: { id: '' } }),
       'NaN weight': () => a.track({ type: 'click', item: { id: 'a' }, weight: NaN }),
+      'NaN id': () => a.track({ type: 'click', item: { id: NaN } }),
+      'Infinity tag': () => a.track({ type: 'click', item: { id: 'a', tags: [Infinity] } }),
+      'bigint at': () => a.track({ type: 'click', item: { id: 'a' }, at: 5n }),
+      'remember(NaN)': () => a.remember(NaN),
       'Infinity seconds': () => a.track({ type: 'dwell', item: { id: 'a' }, seconds: Infinity }),
       'negative seconds': () => a.track({ type: 'dwell', item: { id: 'a' }, seconds: -3 }),
       'unknown field': () => a.track({ type: 'click', item: { id: 'a' }, wieght: 2 }),
@@ -410,7 +418,8 @@ try {
   const vite = await serve(8091, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS });
   const script = await serve(8092, { '/': path.join(REPO, 'examples/script-tag'), '/attune/': pkg, '/models/': MODELS });
   const quota = await serve(8093, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS });
-  servers.push(vite, script, quota);
+  const webpack = await serve(8094, { '/': path.join(REPO, 'examples/webpack-app/dist'), '/models/': MODELS });
+  servers.push(vite, script, quota, webpack);
   const { chromium } = await import('playwright-core');
   userDataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'attune-e2e-'));
   context = await chromium.launchPersistentContext(userDataDir, {
@@ -418,9 +427,10 @@ try {
     headless: !headed,
     args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  if (!process.env.E2E_SKIP_VITE) await suite(context, "vite-app", vite, "/", sha256);
-  await suite(context, 'script-tag', script, '/', sha256);
-  await quotaSuite(context, quota, '/');
+  if (wanted('vite-app')) await suite(context, 'vite-app', vite, '/', sha256);
+  if (wanted('script-tag')) await suite(context, 'script-tag', script, '/', sha256);
+  if (wanted('webpack-app')) await suite(context, 'webpack-app', webpack, '/', sha256);
+  if (wanted('quota')) await quotaSuite(context, quota, '/');
   console.log(`e2e: ${checks} checks passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 } catch (e) {
   console.error(`e2e: FAILED after ${checks} checks: ${e.stack || e}`);
