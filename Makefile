@@ -41,7 +41,7 @@ pkg: setup
 	npx wasm-opt $(WASM_OPT_FLAGS) $(BINDGEN_OUT)/attune_wasm_bg.wasm -o $(BINDGEN_OUT)/attune_wasm_bg.wasm
 	node scripts/build-pkg.mjs --bindgen $(BINDGEN_OUT) --out pkg
 
-# Shipped sizes (JS + wasm, raw and gzip -9) of pkg/ → bench/out/sizes.json.
+# Shipped sizes (JS + wasm: raw, gzip -9, brotli) of pkg/ → bench/out/sizes.json.
 sizes: pkg
 	mkdir -p bench/out
 	node scripts/pkg-sizes.mjs pkg | tee bench/out/sizes.json

@@ -222,7 +222,8 @@ export interface AttuneInstance {
   similar(query: string | Item, items: Item[], options?: SimilarOptions): Promise<Similar[]>;
   info(): Promise<Info>;
   readonly assistant: AttuneAssistant;
-  /** Stops the worker; later calls reject with `closed`. Stored data stays. */
+  /** Stops the worker; later and pending calls reject with `closed` (a store write already
+   * running finishes or aborts as a whole). Stored data stays. */
   close(): void;
   readonly closed: boolean;
 }

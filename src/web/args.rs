@@ -1,7 +1,8 @@
-//! Arguments from JavaScript arrive as JSON text (the glue stringifies them, writing non-finite
-//! numbers as strings so they fail here) and are checked here, in Rust: a wrong type, a missing
-//! field, a NaN or an oversized input is an `invalid_argument` / `input_too_large`, never a panic.
-//! serde_json is already a dependency of the core, so this costs the wasm nothing extra.
+//! Arguments from JavaScript arrive as JSON text (the glue refuses NaN, Infinity and bigints,
+//! which JSON cannot carry) and are checked here, in Rust: a wrong type, a missing field, an
+//! unknown field, a non-finite number or an oversized input is an `invalid_argument` /
+//! `input_too_large`, never a panic. serde_json is already in the wasm (the stores' records), so
+//! this adds no crate, where serde-wasm-bindgen would be one more.
 
 use crate::error::{AttuneError, Result};
 use crate::profile::{Event, EventKind, Forget, Item};
