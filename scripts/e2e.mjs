@@ -79,6 +79,17 @@ async function waitReady(page) {
   await page.evaluate(installHelpers);
 }
 
+/** Member names of the interfaces in pkg/index.d.ts, to compare with the runtime objects. */
+async function declaredMembers() {
+  const dts = await fs.readFile(path.join(REPO, 'pkg/index.d.ts'), 'utf8');
+  const out = {};
+  for (const name of ['AttuneInstance', 'AttuneAssistant']) {
+    const body = new RegExp(`export interface ${name} \\{([\\s\\S]*?)\\n\\}`).exec(dts)[1];
+    out[name] = [...body.matchAll(/^ {2}(?:readonly )?(\w+)[(:]/gm)].map((m) => m[1]).sort();
+  }
+  return out;
+}
+
 let checks = 0;
 function ok(cond, what) {
   if (!cond) console.error(`  FAILED ${what}`);
@@ -106,7 +117,7 @@ async function suite(context, name, srv, pagePath, sha256) {
     const progress = [];
     const a = await Attune.open({ namespace: 'e2e', embedder: { ...window.example.embedder, sha256 }, onProgress: (e) => progress.push(e) });
     await a.clear();
-    const r = { progress };
+    const r = { progress, keys: Object.keys(a).sort(), assistantKeys: Object.keys(a.assistant).sort(), openKeys: Object.keys(Attune).sort() };
     r.info = await a.info();
     await a.track({ type: 'click', item: t.item('bike', 'Carbon road bike with electronic shifting', ['cycling']) });
     await a.track({ type: 'like', item: t.item('jazz', 'Live jazz trio at the riverside club', ['music']) });
@@ -153,6 +164,10 @@ async function suite(context, name, srv, pagePath, sha256) {
     b.close();
     return r;
   }, { sha256 });
+  const types = await declaredMembers();
+  ok(JSON.stringify(flow.keys) === JSON.stringify(types.AttuneInstance), `runtime methods = index.d.ts AttuneInstance (${flow.keys.join(', ')})`);
+  ok(JSON.stringify(flow.assistantKeys) === JSON.stringify(types.AttuneAssistant), 'runtime assistant methods = index.d.ts AttuneAssistant');
+  ok(JSON.stringify(flow.openKeys) === JSON.stringify(['AttuneError', 'open']), 'Attune has open and AttuneError');
   ok(flow.progress.some((e) => e.fromCache) && !flow.progress.some((e) => e.phase === 'download'), 'second open: model from the cache, verified by sha256');
   ok(flow.info.backend === 'cpu' && flow.info.embedder.dim === 384 && flow.info.embedder.bytes > 1e6, `info: ${flow.info.backend}, ${flow.info.embedder.id}, ${flow.info.embedder.bytes} bytes`);
   ok(typeof flow.info.storage.originUsage === 'number', 'info: storage use');
