@@ -168,8 +168,12 @@ export async function openRuntime(rawOptions, progress = () => {}) {
       if (closed) return;
       closed = true;
       queue.finally(() => {
-        core.close();
-        core.free();
+        try {
+          core.close();
+          core.free();
+        } catch (e) {
+          console.warn('attune: closing the core failed', e);
+        }
       });
     },
   };
