@@ -1,7 +1,14 @@
 // The SDK runtime: loads the wasm module and the models, then runs calls on the Rust core one at
 // a time. It runs inside the worker (worker.js) or, with { worker: false }, in the calling
 // context. Arguments go to Rust as JSON text and are validated there; core methods with object
-// results answer JSON text.
+// results answer JSON text. Methods of the wasm `AttuneCore` this file calls where they exist
+// (else `unsupported`), with the shapes of index.d.ts:
+//   rank(itemsJson, optionsJson)            → '[{"id","score","reasons":[…]}]'
+//   similar(queryJson, itemsJson, optsJson) → '[{"id","score"}]'   (query: a string or an item)
+//   topics(optionsJson)                     → '[{"id","label","weight","items":[…]}]'
+//   context(queryJson, optionsJson)         → '{"text","tokens"}'
+// (optionsJson is "null" when no options were given). The wasm `Assistant` is used as agreed in
+// the chat issue: Assistant.load(bytes, { context }), reply(messages, options) → async iterator.
 
 import init, * as wasm from './attune_wasm.js';
 import { AttuneError, abortError, toAttuneError } from './errors.js';

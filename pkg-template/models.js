@@ -173,13 +173,3 @@ export async function loadModel(model, src, { progress = () => {}, cache = true,
   progress({ model, phase: 'ready', loaded: n, total: n, fromCache: false });
   return bytes;
 }
-
-/** Removes every cached model (all URLs). */
-export async function clearModelCache() {
-  if (hasCacheApi()) await caches.delete(CACHE_NAME);
-  else await new Promise((resolve, reject) => {
-    const req = indexedDB.deleteDatabase(IDB_NAME);
-    req.onsuccess = () => resolve();
-    req.onerror = () => reject(req.error);
-  });
-}
