@@ -30,7 +30,7 @@ const wanted = (name) => !only || only.includes(name);
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css' };
 
 /** A static server: `mounts` maps URL prefixes to directories; counts model requests. */
-async function serve(port, mounts) {
+async function serve(port, mounts, pages = {}) {
   const stats = { modelRequests: 0 };
   const modelBytes = await fs.readFile(path.join(MODELS, EMBEDDER));
   const server = createServer(async (req, res) => {
@@ -44,6 +44,10 @@ async function serve(port, mounts) {
       setTimeout(() => res.destroy(), 50);
       return;
     }
+    if (pages[p]) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pages[p]);
+      return;
+    }
     const mount = Object.keys(mounts).filter((m) => p.startsWith(m)).sort((a, b) => b.length - a.length)[0];
     if (!mount) { res.writeHead(404).end(); return; }
     let file = path.join(mounts[mount], p.slice(mount.length));
@@ -51,7 +55,9 @@ async function serve(port, mounts) {
     try {
       let st = await fs.stat(file);
       if (st.isDirectory()) { file = path.join(file, 'index.html'); st = await fs.stat(file); }
-      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'content-length': st.size, 'cache-control': 'no-store' });
+      // CORS as a CDN sends it, so a page of another origin can load the package from here.
+      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'content-length': st.size,
+        'cache-control': 'no-store', 'access-control-allow-origin': '*' });
       createReadStream(file).pipe(res);
     } catch {
       res.writeHead(404).end();
@@ -404,6 +410,19 @@ async function chatChecks(page) {
   ok(chat.badOptions === 'invalid_argument' && chat.again === 'ok', 'reply: NaN option → invalid_argument, then replies again');
 }
 
+// The script tag served from another origin: the worker starts through a same-origin blob that
+// imports the real one; core.js and the wasm come from that origin too (CORS).
+async function cdnSuite(context, srv) {
+  console.log(`e2e: script tag from another origin at ${srv.origin}/cdn.html`);
+  const page = await context.newPage();
+  await page.goto(`${srv.origin}/cdn.html`);
+  await page.waitForFunction(() => document.getElementById('status').textContent !== 'opening…', null, { timeout: 120_000 });
+  const status = await page.textContent('#status');
+  const events = await page.evaluate(() => window.events);
+  ok(status === 'ready' && events[0] === 1 && events[1] >= 1, `attune.js from a CDN origin: worker and in-context modes work (${status})`);
+  await page.close();
+}
+
 async function quotaSuite(context, srv, pagePath) {
   console.log(`e2e: storage quota at ${srv.origin}${pagePath}`);
   const page = await context.newPage();
@@ -433,8 +452,23 @@ let userDataDir;
 try {
   const pkg = path.join(REPO, 'pkg');
   const vite = await serve(8091, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS });
-  const script = await serve(8092, { '/': path.join(REPO, 'examples/script-tag'), '/attune/': pkg, '/models/': MODELS });
-  const quota = await serve(8093, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS });
+  // /cdn.html loads attune.js from another origin (the quota server, standing in for a CDN).
+  const cdnPage = `<!doctype html><meta charset="utf-8"><script src="http://127.0.0.1:8093/attune/attune.js"></script>
+<p><output id="status">opening…</output></p>
+<script>
+  Attune.open({ namespace: 'cdn', embedder: { url: '/models/${EMBEDDER}' } })
+    .then(async (a) => {
+      await a.clear();
+      await a.track({ type: 'click', item: { id: 'cdn', text: 'loaded from a CDN' } });
+      const local = await Attune.open({ namespace: 'cdn-local', embedder: { url: '/models/${EMBEDDER}' }, worker: false });
+      await local.track({ type: 'view', item: { id: 'cdn-local', text: 'in-context from a CDN' } });
+      window.events = [(await a.profile()).stats.events, (await local.profile()).stats.events];
+      document.getElementById('status').textContent = 'ready';
+    })
+    .catch((e) => { document.getElementById('status').textContent = 'error ' + e.code + ': ' + e.message; });
+</script>`;
+  const script = await serve(8092, { '/': path.join(REPO, 'examples/script-tag'), '/attune/': pkg, '/models/': MODELS }, { '/cdn.html': cdnPage });
+  const quota = await serve(8093, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS, '/attune/': pkg });
   const webpack = await serve(8094, { '/': path.join(REPO, 'examples/webpack-app/dist'), '/models/': MODELS });
   servers.push(vite, script, quota, webpack);
   const { chromium } = await import('playwright-core');
@@ -446,6 +480,7 @@ try {
   });
   if (wanted('vite-app')) await suite(context, 'vite-app', vite, '/', sha256);
   if (wanted('script-tag')) await suite(context, 'script-tag', script, '/', sha256);
+  if (wanted('script-tag')) await cdnSuite(context, script);
   if (wanted('webpack-app')) await suite(context, 'webpack-app', webpack, '/', sha256);
   if (wanted('quota')) await quotaSuite(context, quota, '/');
   console.log(`e2e: ${checks} checks passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
