@@ -5,12 +5,17 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 WASM := $(TARGET_DIR)/wasm32-unknown-unknown/release/attune.wasm
+# The shipped package's build (Cargo.toml [profile.web]: fat LTO, one codegen unit).
+WEB_WASM := $(TARGET_DIR)/wasm32-unknown-unknown/web/attune.wasm
 CLI := $(TARGET_DIR)/release/attune
 PORT ?= 8080
 # Browser tests: wasm-bindgen-test-runner drives Debian's chromedriver with webdriver.json.
+WASM_OPT_FLAGS := -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
+BINDGEN_OUT := $(TARGET_DIR)/pkg-bindgen
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
-.PHONY: setup cli models wasm demo test test-native test-browser bench bench-native bench-browser bench-profile bench-chat bench-gpu eval reference clean
+.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu eval reference clean
 
 setup:
 	./scripts/setup.sh
@@ -26,14 +31,25 @@ models: setup cli
 wasm: setup
 	$(CARGO) build --release --lib --target wasm32-unknown-unknown
 	wasm-bindgen --target web --out-dir www/pkg $(WASM)
-	npx wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-	  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue www/pkg/attune_bg.wasm -o www/pkg/attune_bg.wasm
+	npx wasm-opt $(WASM_OPT_FLAGS) www/pkg/attune_bg.wasm -o www/pkg/attune_bg.wasm
 	ln -sfn ../models/out www/models
+
+# The npm package and the script-tag build: pkg/ from pkg-template/ (docs: pkg-template/README.md).
+pkg: setup
+	$(CARGO) build --profile web --lib --target wasm32-unknown-unknown
+	wasm-bindgen --target web --no-typescript --out-name attune_wasm --out-dir $(BINDGEN_OUT) $(WEB_WASM)
+	npx wasm-opt $(WASM_OPT_FLAGS) $(BINDGEN_OUT)/attune_wasm_bg.wasm -o $(BINDGEN_OUT)/attune_wasm_bg.wasm
+	node scripts/build-pkg.mjs --bindgen $(BINDGEN_OUT) --out pkg
+
+# Shipped sizes (JS + wasm: raw, gzip -9, brotli) of pkg/ → bench/out/sizes.json.
+sizes: pkg
+	mkdir -p bench/out
+	node scripts/pkg-sizes.mjs pkg | tee bench/out/sizes.json
 
 demo: models wasm
 	python3 scripts/serve.py --root www --host 127.0.0.1 --port $(PORT)
 
-test: models test-native test-browser
+test: models test-native test-browser test-e2e
 
 test-native:
 	ATTUNE_REQUIRE_GPU=1 $(CARGO) test --release
@@ -51,6 +67,10 @@ test-browser: setup
 	$(BROWSER_ENV) $(CARGO) test --release --target wasm32-unknown-unknown --test web_gpu_fallback
 	$(BROWSER_ENV) WASM_BINDGEN_TEST_WEBDRIVER_JSON=webdriver-webgpu.json \
 	  $(CARGO) test --release --target wasm32-unknown-unknown --test web_gpu
+
+# The SDK end to end: both examples built from pkg/, driven in headless Chromium.
+test-e2e: models pkg
+	./scripts/e2e.sh
 
 bench: bench-native bench-browser bench-profile bench-chat bench-gpu
 
@@ -100,4 +120,4 @@ reference:
 	python3 tests/reference/smollm2_reference.py
 
 clean:
-	rm -rf $(TARGET_DIR) www/pkg www/models www/wllama bench/out
+	rm -rf $(TARGET_DIR) www/pkg www/models www/wllama bench/out pkg

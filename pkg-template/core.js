@@ -1,0 +1,187 @@
+// The SDK runtime: loads the wasm module and the models, then runs calls on the Rust core one at
+// a time. It runs inside the worker (worker.js) or, with { worker: false }, in the calling
+// context. Arguments go to Rust as JSON text and are validated there; core methods with object
+// results answer JSON text. Methods of the wasm `AttuneCore` this file calls where they exist
+// (else `unsupported`), with the shapes of index.d.ts:
+//   rank(itemsJson, optionsJson)            → '[{"id","score","reasons":[…]}]'
+//   similar(queryJson, itemsJson, optsJson) → '[{"id","score"}]'   (query: a string or an item)
+//   topics(optionsJson)                     → '[{"id","label","weight","items":[…]}]'
+//   context(queryJson, optionsJson)         → '{"text","tokens"}'
+// (optionsJson is "null" when no options were given). The wasm `Assistant` is used as agreed in
+// the chat issue: Assistant.load(bytes, { context }), reply(messages, options) → async iterator.
+
+import init, * as wasm from './attune_wasm.js';
+import { AttuneError, abortError, toAttuneError } from './errors.js';
+import { checkSource, loadModel } from './models.js';
+
+const DEVICES = ['auto', 'gpu', 'cpu'];
+
+/** An export this build may lack (the wasm Assistant comes with the chat build): looked up by a
+ * computed name, so bundlers (webpack's strict export checks, Rollup) do not fail the build. */
+const optionalExport = (name) => wasm[name];
+
+let wasmReady = null;
+function loadWasm(wasmUrl) {
+  // One instance per context; a failed load may be retried.
+  wasmReady ??= init({ module_or_path: wasmUrl ?? new URL('./attune_wasm_bg.wasm', import.meta.url) }).catch((e) => {
+    wasmReady = null;
+    throw new AttuneError('model_load', `loading the Attune wasm module failed: ${e && e.message ? e.message : e}`);
+  });
+  return wasmReady;
+}
+
+/** JSON for Rust. JSON has no NaN, Infinity or bigint: such a value is refused here, naming it
+ * (JSON.stringify would silently write null, which Rust would take as "absent"). */
+function toJson(value, what) {
+  let bad = null;
+  let s;
+  try {
+    s = JSON.stringify(value === undefined ? null : value, function (k, v) {
+      if (bad === null && (typeof v === 'bigint' || (typeof v === 'number' && !Number.isFinite(v)))) bad = `${k || 'the value'} is ${String(v)}`;
+      return typeof v === 'bigint' ? null : v;
+    });
+  } catch (e) {
+    throw new AttuneError('invalid_argument', `${what}: ${e && e.message ? e.message : e}`);
+  }
+  if (bad !== null) throw new AttuneError('invalid_argument', `${what}: ${bad}, not a finite number`);
+  return s === undefined ? 'null' : s;
+}
+
+/** `opts` without `signal` (which stays on this side). */
+function plainOptions(opts) {
+  if (opts === undefined || opts === null) return undefined;
+  if (typeof opts !== 'object') return opts; // Rust refuses it with a typed message
+  const { signal: _signal, ...rest } = opts;
+  return rest;
+}
+
+/** Checks open() options (again, on this side of the worker boundary). */
+export function checkOpenOptions(o) {
+  if (!o || typeof o !== 'object') throw new AttuneError('invalid_argument', 'Attune.open needs an options object');
+  if (typeof o.namespace !== 'string') throw new AttuneError('invalid_argument', 'namespace must be a string');
+  const device = o.device ?? 'auto';
+  if (!DEVICES.includes(device)) throw new AttuneError('invalid_argument', `device must be one of ${DEVICES.join(', ')}`);
+  const base = o.base ?? (typeof location !== 'undefined' ? location.href : undefined);
+  const embedder = checkSource(o.embedder, 'embedder', base);
+  const assistant = o.assistant === undefined ? undefined : { ...checkSource(o.assistant, 'assistant', base), context: o.assistant.context };
+  if (assistant && assistant.context !== undefined && !(Number.isInteger(assistant.context) && assistant.context > 0)) {
+    throw new AttuneError('invalid_argument', 'assistant.context must be a positive integer');
+  }
+  return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl };
+}
+
+/**
+ * Opens the runtime. `progress(event)` receives model download events.
+ * Returns { call(method, args, signal), reply(messages, options), close() }.
+ */
+export async function openRuntime(rawOptions, progress = () => {}) {
+  const options = checkOpenOptions(rawOptions);
+  const [bytes] = await Promise.all([
+    loadModel('embedder', options.embedder, { progress, cache: options.cache }),
+    loadWasm(options.wasmUrl),
+  ]);
+  const devices = wasm.AttuneCore.devices();
+  if (options.device === 'gpu' && !devices.includes('gpu')) {
+    throw new AttuneError('device', `device 'gpu' was asked for, this build runs on: ${devices.join(', ')}`);
+  }
+  progress({ model: 'embedder', phase: 'load', loaded: bytes.byteLength, total: bytes.byteLength, fromCache: false });
+  const core = await wasm.AttuneCore.open(options.namespace, bytes);
+  let closed = false;
+  let queue = Promise.resolve();
+  let assistant = null; // Promise<Assistant>, made on the first reply
+  let replyRunning = false;
+
+  const need = (name) => {
+    if (typeof core[name] !== 'function') throw new AttuneError('unsupported', `${name} is not available in this build`);
+  };
+  const json = async (p) => JSON.parse(await p);
+
+  const methods = {
+    track: (event) => core.track(toJson(event, 'track(event)')),
+    remember: (text) => core.remember(toJson(text, 'remember(text)')),
+    forget: (what) => json(core.forget(toJson(what, 'forget(what)'))),
+    profile: () => json(core.profile()),
+    export: () => core.export(),
+    import: (data) => core.import(typeof data === 'string' ? data : toJson(data, 'import(data)')),
+    clear: () => core.clear(),
+    embed: (texts) => core.embed(toJson(texts, 'embed(texts)')),
+    rank: (items, opts) => (need('rank'), json(core.rank(toJson(items, 'rank(items)'), toJson(plainOptions(opts), 'rank(options)')))),
+    similar: (query, items, opts) => (need('similar'),
+      json(core.similar(toJson(query, 'similar(query)'), toJson(items, 'similar(items)'), toJson(plainOptions(opts), 'similar(options)')))),
+    topics: (opts) => (need('topics'), json(core.topics(toJson(plainOptions(opts), 'topics(options)')))),
+    context: (query, opts) => (need('context'), json(core.context(toJson(query, 'context(query)'), toJson(plainOptions(opts), 'context(options)')))),
+    info: async () => {
+      const info = await json(core.info());
+      info.devices = devices;
+      info.device = { asked: options.device, used: info.backend, why: options.device === 'auto' && !devices.includes('gpu') ? 'this build has no GPU backend' : `asked for ${options.device}` };
+      const a = assistant && (await assistant.catch(() => null));
+      info.assistant = a ? { name: a.modelName, context: a.context, backend: a.backend, loaded: true } : { loaded: false, configured: !!options.assistant };
+      if (typeof navigator !== 'undefined' && navigator.storage && navigator.storage.estimate) {
+        const { usage, quota } = await navigator.storage.estimate();
+        info.storage.originUsage = usage;
+        info.storage.originQuota = quota;
+      }
+      return info;
+    },
+  };
+
+  function loadAssistant() {
+    if (!options.assistant) throw new AttuneError('invalid_argument', 'open() was given no assistant model ({ assistant: { url, sha256 } })');
+    const Assistant = optionalExport('Assistant');
+    if (typeof Assistant !== 'function') throw new AttuneError('unsupported', 'this build has no assistant');
+    assistant ??= loadModel('assistant', options.assistant, { progress, cache: options.cache })
+      .then((b) => {
+        progress({ model: 'assistant', phase: 'load', loaded: b.byteLength, total: b.byteLength, fromCache: false });
+        return Assistant.load(b, options.assistant.context ? { context: options.assistant.context } : undefined);
+      })
+      .catch((e) => { assistant = null; throw toAttuneError(e, 'model_load'); });
+    return assistant;
+  }
+
+  return {
+    /** Runs `method` after the calls before it; an abort before it starts drops it. */
+    call(method, args, signal) {
+      if (closed) return Promise.reject(new AttuneError('closed', 'this Attune instance is closed'));
+      if (!Object.hasOwn(methods, method)) return Promise.reject(new AttuneError('invalid_argument', `no method ${String(method)}`));
+      const run = queue.then(async () => {
+        if (closed) throw new AttuneError('closed', 'this Attune instance is closed');
+        if (signal && signal.aborted) throw abortError(signal);
+        return methods[method](...args);
+      });
+      queue = run.catch(() => {});
+      return run.catch((e) => { throw toAttuneError(e); });
+    },
+
+    /** An async iterator of reply pieces; `return()` cancels generation. */
+    async *reply(messages, opts) {
+      if (closed) throw new AttuneError('closed', 'this Attune instance is closed');
+      const a = await loadAssistant();
+      if (replyRunning) throw new AttuneError('busy', 'another reply is still streaming; finish or abort it first');
+      replyRunning = true;
+      let stream;
+      try {
+        stream = a.reply(messages, plainOptions(opts));
+        for await (const piece of stream) yield piece;
+        return stream.stats();
+      } catch (e) {
+        throw toAttuneError(e);
+      } finally {
+        replyRunning = false;
+        if (stream) await stream.return?.();
+      }
+    },
+
+    close() {
+      if (closed) return;
+      closed = true;
+      queue.finally(() => {
+        try {
+          core.close();
+          core.free();
+        } catch (e) {
+          console.warn('attune: closing the core failed', e);
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,303 @@
+// The main-thread side of the SDK: `open()` starts the runtime in a dedicated module worker (or,
+// with { worker: false }, in this context) and returns the Attune instance whose methods forward
+// to it: request ids and a promise map, reply streams, AbortSignal cancellation, progress events
+// and close(). No imports but errors.js, so the script-tag build can inline it.
+
+import { AttuneError, abortError, deserializeError, toAttuneError } from './errors.js';
+
+const isFn = (f) => typeof f === 'function';
+
+function checkSignal(signal) {
+  if (signal !== undefined && !(typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal)) {
+    throw new AttuneError('invalid_argument', 'signal must be an AbortSignal');
+  }
+}
+
+/** The options that cross to the runtime: model URLs resolved against this document. */
+function transportOptions(o) {
+  if (!o || typeof o !== 'object') throw new AttuneError('invalid_argument', 'Attune.open needs an options object');
+  if (o.onProgress !== undefined && !isFn(o.onProgress)) throw new AttuneError('invalid_argument', 'onProgress must be a function');
+  if (o.worker !== undefined && typeof o.worker !== 'boolean') throw new AttuneError('invalid_argument', 'worker must be a boolean');
+  const base = typeof document !== 'undefined' ? document.baseURI : typeof location !== 'undefined' ? location.href : undefined;
+  const { onProgress: _p, worker: _w, ...rest } = o;
+  const resolve = (src) => {
+    if (!src || typeof src !== 'object' || (typeof src.url !== 'string' && !(src.url instanceof URL))) return src;
+    try { return { ...src, url: new URL(String(src.url), base).href }; } catch { return src; }
+  };
+  const out = { ...rest, base, embedder: resolve(o.embedder) };
+  if (o.assistant !== undefined) out.assistant = resolve(o.assistant);
+  if (o.wasmUrl !== undefined) out.wasmUrl = String(o.wasmUrl);
+  return out;
+}
+
+/** An async iterator of reply pieces fed by `push`/`finish`/`fail`, with `stats()`. */
+function replyStream(cancel, signal) {
+  const pieces = [];
+  let waiting = null;
+  let ended = false;
+  let error = null;
+  let stats = { finishReason: null, promptTokens: 0, generatedTokens: 0, droppedMessages: 0 };
+  const wake = () => {
+    if (!waiting) return;
+    const w = waiting;
+    waiting = null;
+    if (pieces.length) w.resolve({ value: pieces.shift(), done: false });
+    else if (error) w.reject(error);
+    else if (ended) w.resolve({ value: undefined, done: true });
+    else waiting = w;
+  };
+  const onAbort = () => {
+    if (ended || error) return;
+    cancel();
+    stream.fail(abortError(signal));
+    pieces.length = 0;
+    wake();
+  };
+  const stream = {
+    push(piece) { if (!ended && !error) { pieces.push(piece); wake(); } },
+    finish(s) { if (s) stats = s; ended = true; signal?.removeEventListener('abort', onAbort); wake(); },
+    fail(e) { if (!ended && !error) { error = toAttuneError(e); signal?.removeEventListener('abort', onAbort); wake(); } },
+    next() {
+      if (pieces.length) return Promise.resolve({ value: pieces.shift(), done: false });
+      if (error) return Promise.reject(error);
+      if (ended) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve, reject) => { waiting = { resolve, reject }; });
+    },
+    return() {
+      if (!ended && !error) {
+        cancel();
+        stats = { ...stats, finishReason: 'cancelled' };
+        stream.finish();
+      }
+      pieces.length = 0;
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    stats: () => stats,
+    [Symbol.asyncIterator]() { return this; },
+  };
+  if (signal) {
+    if (signal.aborted) queueMicrotask(onAbort);
+    else signal.addEventListener('abort', onAbort, { once: true });
+  }
+  return stream;
+}
+
+/** Transport over a dedicated worker. */
+function workerTransport(worker, onProgress) {
+  let nextId = 1;
+  const pending = new Map(); // id → { resolve, reject } | reply stream
+  let closedError = null;
+  let opened;
+  const open = new Promise((resolve, reject) => { opened = { resolve, reject }; });
+  const failAll = (err) => {
+    closedError = err;
+    for (const p of pending.values()) (p.fail ?? p.reject)(err);
+    pending.clear();
+    opened.reject(err);
+  };
+  worker.onmessage = (e) => {
+    const m = e.data;
+    if (m.type === 'progress') { try { onProgress?.(m.event); } catch (err) { console.error(err); } return; }
+    if (m.type === 'opened') return opened.resolve();
+    if (m.type === 'failed') return opened.reject(deserializeError(m.error));
+    const p = pending.get(m.id);
+    if (!p) return; // cancelled or aborted already
+    if ('piece' in m) return p.push(m.piece);
+    pending.delete(m.id);
+    if (m.done) p.finish(m.stats);
+    else if (m.ok) p.resolve(m.value);
+    else (p.fail ?? p.reject)(deserializeError(m.error));
+  };
+  worker.onerror = (e) => {
+    e.preventDefault?.();
+    failAll(new AttuneError('model_load', `the Attune worker failed: ${e.message || 'could not load worker.js'}`));
+  };
+  const post = (msg) => {
+    try {
+      worker.postMessage(msg);
+    } catch (e) {
+      throw toAttuneError(e, 'invalid_argument');
+    }
+  };
+  return {
+    open: (options) => { post({ type: 'open', options }); return open; },
+    call(method, args, signal) {
+      if (closedError) return Promise.reject(closedError);
+      if (signal?.aborted) return Promise.reject(abortError(signal));
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        try {
+          post({ type: 'call', id, method, args });
+        } catch (e) {
+          return reject(e);
+        }
+        pending.set(id, { resolve, reject });
+        signal?.addEventListener('abort', () => {
+          if (!pending.delete(id)) return;
+          worker.postMessage({ type: 'cancel', id });
+          reject(abortError(signal));
+        }, { once: true });
+      });
+    },
+    reply(messages, options, signal) {
+      const id = nextId++;
+      const stream = replyStream(() => { pending.delete(id); worker.postMessage({ type: 'cancel', id }); }, signal);
+      if (closedError) { stream.fail(closedError); return stream; }
+      try {
+        post({ type: 'reply', id, messages, options });
+        pending.set(id, stream);
+      } catch (e) {
+        stream.fail(e);
+      }
+      return stream;
+    },
+    close() {
+      if (closedError) return;
+      worker.postMessage({ type: 'close' });
+      failAll(new AttuneError('closed', 'this Attune instance is closed'));
+      // Let the worker finish the call it is in (a store write commits or aborts as a whole).
+      setTimeout(() => worker.terminate(), 1000);
+    },
+  };
+}
+
+/** Transport in this context: the runtime's own queue, no worker. */
+function localTransport(loadCore, onProgress) {
+  let runtime = null;
+  let closed = false;
+  const closedErr = () => new AttuneError('closed', 'this Attune instance is closed');
+  return {
+    async open(options) {
+      let mod;
+      try {
+        mod = await loadCore();
+      } catch (e) {
+        throw new AttuneError('model_load', `loading the Attune core module failed: ${e && e.message ? e.message : e}`);
+      }
+      runtime = await mod.openRuntime(options, (ev) => { try { onProgress?.(ev); } catch (err) { console.error(err); } });
+    },
+    call(method, args, signal) {
+      if (closed) return Promise.reject(closedErr());
+      // Arguments are copied as postMessage would, so both modes see the same values.
+      let copied;
+      try { copied = structuredClone(args); } catch (e) { return Promise.reject(toAttuneError(e, 'invalid_argument')); }
+      // Rebuilt as this module's AttuneError (the script-tag build has its own copy of the class).
+      const run = runtime.call(method, copied, signal).catch((e) => { throw toAttuneError(e); });
+      if (!signal) return run;
+      return new Promise((resolve, reject) => {
+        signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
+        run.then(resolve, reject);
+      });
+    },
+    reply(messages, options, signal) {
+      let it = null;
+      const stream = replyStream(() => { it?.return(); }, signal);
+      if (closed) { stream.fail(closedErr()); return stream; }
+      (async () => {
+        try {
+          it = runtime.reply(structuredClone(messages), structuredClone(options));
+          for (;;) {
+            const { done, value } = await it.next();
+            if (done) return stream.finish(value);
+            stream.push(value);
+          }
+        } catch (e) {
+          stream.fail(e);
+        }
+      })();
+      return stream;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      runtime?.close();
+    },
+  };
+}
+
+function stripSignal(opts) {
+  if (!opts || typeof opts !== 'object') return { opts, signal: undefined };
+  const { signal, ...rest } = opts;
+  checkSignal(signal);
+  return { opts: rest, signal };
+}
+
+/** The Attune instance over a transport. */
+function client(t) {
+  const call = (method, ...args) => t.call(method, args);
+  const withOptions = (method, fixed, options) => {
+    let parts;
+    try { parts = stripSignal(options); } catch (e) { return Promise.reject(e); }
+    return t.call(method, [...fixed, parts.opts], parts.signal);
+  };
+  let closed = false;
+  return {
+    track: (event) => call('track', event),
+    remember: (text) => call('remember', text),
+    forget: (what) => call('forget', what),
+    profile: () => call('profile'),
+    topics: (options) => withOptions('topics', [], options),
+    export: () => call('export'),
+    import: (data) => call('import', data),
+    clear: () => call('clear'),
+    embed: (texts, options) => {
+      let parts;
+      try { parts = stripSignal(options); } catch (e) { return Promise.reject(e); }
+      return t.call('embed', [texts], parts.signal);
+    },
+    rank: (items, options) => withOptions('rank', [items], options),
+    similar: (query, items, options) => withOptions('similar', [query, items], options),
+    info: () => call('info'),
+    assistant: {
+      context: (query, options) => withOptions('context', [query], options),
+      reply(messages, options) {
+        let parts;
+        try {
+          parts = stripSignal(options);
+        } catch (e) {
+          const s = replyStream(() => {});
+          s.fail(e);
+          return s;
+        }
+        return t.reply(messages, parts.opts, parts.signal);
+      },
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      t.close();
+    },
+    get closed() { return closed; },
+  };
+}
+
+/**
+ * Opens an Attune instance. `env.createWorker()` makes the module worker; `env.loadCore()`
+ * imports core.js for { worker: false }.
+ */
+export async function openWith(env, options) {
+  const transportOpts = transportOptions(options);
+  const useWorker = options.worker !== false;
+  if (useWorker && typeof Worker === 'undefined') {
+    throw new AttuneError('unsupported', 'this context has no Worker; open with { worker: false }');
+  }
+  let t;
+  if (useWorker) {
+    let worker;
+    try {
+      worker = env.createWorker();
+    } catch (e) {
+      throw new AttuneError('model_load', `cannot start the Attune worker: ${e && e.message ? e.message : e}`);
+    }
+    t = workerTransport(worker, options.onProgress);
+  } else {
+    t = localTransport(env.loadCore, options.onProgress);
+  }
+  try {
+    await t.open(transportOpts);
+  } catch (e) {
+    t.close();
+    throw toAttuneError(e);
+  }
+  return client(t);
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Assembles pkg/ (the npm package and the script-tag build) from pkg-template/ and the
+// wasm-bindgen output (`--target web --out-name attune_wasm`, already wasm-opt'ed):
+//   node scripts/build-pkg.mjs --bindgen DIR [--out pkg]
+// attune.js (script tag) is errors.js + proxy.js + script.js in one classic script: the ES
+// module syntax (imports, `export`) is stripped, which is all those three files use.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const TEMPLATE = path.join(REPO, 'pkg-template');
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i >= 0 && process.argv[i + 1]) return process.argv[i + 1];
+  if (fallback === undefined) { console.error(`build-pkg: --${name} is required`); process.exit(2); }
+  return fallback;
+}
+
+const bindgen = path.resolve(arg('bindgen'));
+const out = path.resolve(arg('out', path.join(REPO, 'pkg')));
+
+const MODULES = ['index.js', 'index.d.ts', 'proxy.js', 'errors.js', 'core.js', 'models.js', 'worker.js', 'README.md'];
+const WASM = ['attune_wasm.js', 'attune_wasm_bg.wasm'];
+
+function classic(src, file) {
+  const body = src
+    .replace(/^import [^;]+;\n/gm, '')
+    .replace(/^export (?=(async )?(function|const|class|let) )/gm, '');
+  if (/^\s*(import\s*[{*"']|export\s+[a-z{*])/m.test(body)) throw new Error(`${file}: module syntax left for the script-tag build`);
+  return `// --- ${file}\n${body}`;
+}
+
+await fs.rm(out, { recursive: true, force: true });
+await fs.mkdir(out, { recursive: true });
+for (const f of MODULES) await fs.copyFile(path.join(TEMPLATE, f), path.join(out, f));
+for (const f of WASM) await fs.copyFile(path.join(bindgen, f), path.join(out, f));
+
+// package.json: the version is the crate's.
+const cargo = await fs.readFile(path.join(REPO, 'Cargo.toml'), 'utf8');
+const version = /^version = "([^"]+)"/m.exec(cargo)[1];
+const pkg = JSON.parse(await fs.readFile(path.join(TEMPLATE, 'package.json'), 'utf8'));
+pkg.version = version;
+await fs.writeFile(path.join(out, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
+
+const parts = [];
+for (const f of ['errors.js', 'proxy.js', 'script.js']) parts.push(classic(await fs.readFile(path.join(TEMPLATE, f), 'utf8'), f));
+const script = `/*! Attune ${version} — script-tag build: defines window.Attune. Apache-2.0 */\n(function () {\n'use strict';\n${parts.join('\n')}\n})();\n`;
+await fs.writeFile(path.join(out, 'attune.js'), script);
+execFileSync(process.execPath, ['--check', path.join(out, 'attune.js')], { stdio: 'inherit' });
+
+console.log(`build-pkg: ${out} (attune ${version})`);

@@ -1,0 +1,494 @@
+#!/usr/bin/env node
+// End-to-end test of the SDK as a web developer gets it: examples/vite-app (built by Vite from
+// pkg/), examples/webpack-app (webpack 5, no config) and examples/script-tag (pkg/attune.js), each
+// served on its own loopback origin (127.0.0.1:8091-8094) and
+// driven in headless Chromium through playwright-core. Exits 0 when every check passes.
+//   node scripts/e2e.mjs [--chromium /usr/bin/chromium] [--headed] [--only vite-app,script-tag,webpack-app,quota]
+// Checks: open with progress events, track, profile, remember/forget, export → import, clear,
+// embed, info, rank/similar/topics/context/reply (their real results where this build has them,
+// else `unsupported`), bad arguments → AttuneError codes with the instance still working, the
+// main thread drawing frames during a batch embed, abort, close, the in-context mode, open
+// errors (404, partial download, wrong sha256, quota), and a reload making zero model requests.
+
+import { createServer } from 'node:http';
+import { createHash } from 'node:crypto';
+import { promises as fs, createReadStream } from 'node:fs';
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const MODELS = path.join(REPO, 'models/out');
+const EMBEDDER = 'minilm-l6-v2.q8_0.gguf';
+const chromiumPath = process.argv.includes('--chromium') ? process.argv[process.argv.indexOf('--chromium') + 1] : (process.env.CHROMIUM || '/usr/bin/chromium');
+const headed = process.argv.includes('--headed');
+// --only vite-app,script-tag,webpack-app,quota: run some suites (default: all).
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
+const wanted = (name) => !only || only.includes(name);
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css' };
+
+/** A static server: `mounts` maps URL prefixes to directories; counts model requests. */
+async function serve(port, mounts, pages = {}) {
+  const stats = { modelRequests: 0 };
+  const modelBytes = await fs.readFile(path.join(MODELS, EMBEDDER));
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const p = decodeURIComponent(url.pathname);
+    if (p.startsWith('/models/') || p.startsWith('/fixtures/')) stats.modelRequests++;
+    // A download that breaks off: Content-Length says the whole model, 64 KiB arrive.
+    if (p === '/fixtures/partial.gguf') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': modelBytes.length });
+      res.write(modelBytes.subarray(0, 65536));
+      setTimeout(() => res.destroy(), 50);
+      return;
+    }
+    if (pages[p]) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pages[p]);
+      return;
+    }
+    const mount = Object.keys(mounts).filter((m) => p.startsWith(m)).sort((a, b) => b.length - a.length)[0];
+    if (!mount) { res.writeHead(404).end(); return; }
+    let file = path.join(mounts[mount], p.slice(mount.length));
+    if (!file.startsWith(mounts[mount])) { res.writeHead(403).end(); return; }
+    try {
+      let st = await fs.stat(file);
+      if (st.isDirectory()) { file = path.join(file, 'index.html'); st = await fs.stat(file); }
+      // CORS as a CDN sends it, so a page of another origin can load the package from here.
+      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'content-length': st.size,
+        'cache-control': 'no-store', 'access-control-allow-origin': '*' });
+      createReadStream(file).pipe(res);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+  return { server, stats, origin: `http://127.0.0.1:${port}` };
+}
+
+// Helpers installed in the page once it is loaded.
+function installHelpers() {
+  const { AttuneError } = window.example;
+  window.t = {
+    async code(f) {
+      try { await f(); return 'ok'; } catch (e) { return e instanceof AttuneError ? e.code : `not an AttuneError: ${e && e.name} ${e && e.message}`; }
+    },
+    item: (id, text, tags = []) => ({ id, text, tags }),
+  };
+}
+
+async function waitReady(page) {
+  await page.waitForFunction(() => document.getElementById('status').textContent !== 'opening…', null, { timeout: 180_000 });
+  const status = await page.textContent('#status');
+  assert.equal(status, 'ready', `page status: ${status}`);
+  await page.evaluate(installHelpers);
+}
+
+/** Member names of the interfaces in pkg/index.d.ts, to compare with the runtime objects. */
+async function declaredMembers() {
+  const dts = await fs.readFile(path.join(REPO, 'pkg/index.d.ts'), 'utf8');
+  const out = {};
+  for (const name of ['AttuneInstance', 'AttuneAssistant']) {
+    const body = new RegExp(`export interface ${name} \\{([\\s\\S]*?)\\n\\}`).exec(dts)[1];
+    out[name] = [...body.matchAll(/^ {2}(?:readonly )?(\w+)[(:]/gm)].map((m) => m[1]).sort();
+  }
+  return out;
+}
+
+let checks = 0;
+function ok(cond, what) {
+  if (!cond) console.error(`  FAILED ${what}`);
+  assert.ok(cond, what);
+  checks++;
+  console.log(`  ok ${what}`);
+}
+
+async function suite(context, name, srv, pagePath, sha256) {
+  console.log(`e2e: ${name} at ${srv.origin}${pagePath}`);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`  page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') console.error(`  console: ${m.text()}`); });
+  await page.goto(srv.origin + pagePath);
+  await waitReady(page);
+
+  const progress = await page.evaluate(() => window.example.progress);
+  ok(progress.some((e) => e.phase === 'download' && e.loaded > 0 && e.total > 0), 'progress: download events with loaded/total');
+  ok(progress.at(-1).phase === 'load' || progress.at(-1).phase === 'ready', 'progress: ends ready/load');
+  ok(srv.stats.modelRequests === 1, `first visit: one model request (${srv.stats.modelRequests})`);
+
+  // The main flow on a second instance (namespace e2e), opened with the sha256: from the cache.
+  const flow = await page.evaluate(async ({ sha256 }) => {
+    const { Attune } = window.example;
+    const progress = [];
+    const a = await Attune.open({ namespace: 'e2e', embedder: { ...window.example.embedder, sha256 }, onProgress: (e) => progress.push(e) });
+    await a.clear();
+    const r = { progress, keys: Object.keys(a).sort(), assistantKeys: Object.keys(a.assistant).sort(), openKeys: Object.keys(Attune).sort() };
+    r.info = await a.info();
+    await a.track({ type: 'click', item: t.item('bike', 'Carbon road bike with electronic shifting', ['cycling']) });
+    await a.track({ type: 'like', item: t.item('jazz', 'Live jazz trio at the riverside club', ['music']) });
+    await a.track({ type: 'dwell', item: t.item('bike', 'Carbon road bike with electronic shifting'), seconds: 45 });
+    await a.track({ type: 'search', item: { id: 'q1' }, query: 'gravel bike tyres' });
+    r.profile = await a.profile();
+    r.memoryId = await a.remember('I am vegetarian');
+    r.withMemory = (await a.profile()).memories.map((m) => m.text);
+    r.forgetMemory = await a.forget({ memoryId: r.memoryId });
+    r.forgetTag = await a.forget({ tag: 'music' });
+    r.exported = await a.export();
+    await a.clear();
+    r.afterClear = (await a.profile()).stats.events;
+    await a.import(r.exported);
+    r.afterImport = await a.profile();
+    await a.import(JSON.parse(r.exported));
+    r.badImport = await t.code(() => a.import('{"format":"attune-profile","version":2,"profile":{"interests":5}}'));
+    r.afterBadImport = (await a.profile()).stats.events;
+    const vs = await a.embed(['a bicycle', 'a bike', 'jazz music']);
+    const dot = (x, y) => x.reduce((s, v, i) => s + v * y[i], 0);
+    r.embed = { n: vs.length, dim: vs[0].length, isF32: vs[0] instanceof Float32Array, close: dot(vs[0], vs[1]), far: dot(vs[0], vs[2]) };
+    // The personalization and chat calls: real results where this build has them.
+    const items = [t.item('x1', 'Mountain bike'), t.item('x2', 'Saxophone lessons'), t.item('x3', 'Cooking class')];
+    r.rank = await a.rank(items, { limit: 2 }).then((v) => v, (e) => e.code);
+    r.similar = await a.similar('bicycle', items, { limit: 1 }).then((v) => v, (e) => e.code);
+    r.topics = await a.topics().then((v) => v, (e) => e.code);
+    r.context = await a.assistant.context('what do I like?', { maxTokens: 100 }).then((v) => v, (e) => e.code);
+    r.reply = await t.code(async () => { for await (const _ of a.assistant.reply([{ role: 'user', content: 'hi' }])) break; });
+    // Abort: a call queued behind a batch, aborted before it starts.
+    const ctl = new AbortController();
+    const busy = a.embed(Array.from({ length: 32 }, (_, i) => `queued text number ${i}`));
+    const queued = a.embed(['never embedded'], { signal: ctl.signal });
+    ctl.abort();
+    r.aborted = await t.code(() => queued);
+    r.abortedBefore = await t.code(() => a.embed(['x'], { signal: ctl.signal }));
+    r.busyDone = (await busy).length;
+    a.close();
+    r.closed = await t.code(() => a.track({ type: 'view', item: t.item('v', 'text') }));
+    r.closedFlag = a.closed;
+    // Persisted for the reload check.
+    const b = await Attune.open({ namespace: 'e2e-persist', embedder: window.example.embedder });
+    await b.clear();
+    await b.track({ type: 'purchase', item: t.item('tent', 'Two-person ultralight hiking tent', ['outdoors']) });
+    b.close();
+    return r;
+  }, { sha256 });
+  const types = await declaredMembers();
+  ok(JSON.stringify(flow.keys) === JSON.stringify(types.AttuneInstance), `runtime methods = index.d.ts AttuneInstance (${flow.keys.join(', ')})`);
+  ok(JSON.stringify(flow.assistantKeys) === JSON.stringify(types.AttuneAssistant), 'runtime assistant methods = index.d.ts AttuneAssistant');
+  ok(JSON.stringify(flow.openKeys) === JSON.stringify(['AttuneError', 'open']), 'Attune has open and AttuneError');
+  ok(flow.progress.some((e) => e.fromCache) && !flow.progress.some((e) => e.phase === 'download'), 'second open: model from the cache, verified by sha256');
+  ok(flow.info.backend === 'cpu' && flow.info.embedder.dim === 384 && flow.info.embedder.bytes > 1e6, `info: ${flow.info.backend}, ${flow.info.embedder.id}, ${flow.info.embedder.bytes} bytes`);
+  ok(typeof flow.info.storage.originUsage === 'number', 'info: storage use');
+  ok(flow.profile.stats.events === 4 && flow.profile.recent.length === 3, 'track: 4 events, 3 recent items');
+  ok(flow.profile.interests.length >= 1 && flow.profile.tags.some((x) => x.tag === 'cycling'), 'profile: interests and tags');
+  ok(flow.withMemory.includes('I am vegetarian') && flow.forgetMemory.removed === 1, 'remember → forget({ memoryId })');
+  ok(flow.forgetTag.removed === 1, 'forget({ tag })');
+  ok(flow.afterClear === 0, 'clear empties the profile');
+  ok(flow.afterImport.stats.events === 4 && JSON.stringify(flow.afterImport.tags) === JSON.stringify(flow.afterImport.tags), 'export → clear → import restores the profile');
+  ok(flow.badImport === 'invalid_import' && flow.afterBadImport === 4, `malformed import: ${flow.badImport}, ${flow.afterBadImport} events after`);
+  ok(flow.embed.n === 3 && flow.embed.dim === 384 && flow.embed.isF32 && flow.embed.close > flow.embed.far, `embed: bike~bicycle ${flow.embed.close.toFixed(3)} > jazz ${flow.embed.far.toFixed(3)}`);
+  for (const m of ['rank', 'similar', 'topics', 'context']) {
+    const v = flow[m];
+    ok(v === 'unsupported' || (v && typeof v === 'object'), `${m}: ${typeof v === 'string' ? v : 'result'}`);
+  }
+  ok(Array.isArray(flow.rank) ? flow.rank.length <= 2 && flow.rank.every((x) => typeof x.score === 'number') : true, 'rank: limit and scores (when present)');
+  ok(['unsupported', 'invalid_argument'].includes(flow.reply), `reply without an assistant model: ${flow.reply}`);
+  ok(flow.aborted === 'aborted' && flow.abortedBefore === 'aborted' && flow.busyDone === 32, 'AbortSignal: queued call aborted, the batch before it completes');
+  ok(flow.closed === 'closed' && flow.closedFlag, 'close(): later calls → closed');
+
+  if (name === 'vite-app') await chatChecks(page);
+
+  // Bad arguments: each gives an AttuneError code and the same instance keeps working.
+  const bad = await page.evaluate(async () => {
+    const a = window.example.attune;
+    const before = (await a.profile()).stats.events;
+    const good = () => a.track({ type: 'view', item: t.item('ok', 'still works') });
+    const cases = {
+      'track(undefined)': () => a.track(),
+      'track(null)': () => a.track(null),
+      'track(string)': () => a.track('click'),
+      'missing item': () => a.track({ type: 'click' }),
+      'missing type': () => a.track({ item: { id: 'a' } }),
+      'unknown type': () => a.track({ type: 'clik', item: { id: 'a' } }),
+      'type as number': () => a.track({ type: 5, item: { id: 'a' } }),
+      'id as number': () => a.track({ type: 'click', item: { id: 7 } }),
+      'empty id': () => a.track({ type: 'click', item: { id: '' } }),
+      'NaN weight': () => a.track({ type: 'click', item: { id: 'a' }, weight: NaN }),
+      'NaN id': () => a.track({ type: 'click', item: { id: NaN } }),
+      'Infinity tag': () => a.track({ type: 'click', item: { id: 'a', tags: [Infinity] } }),
+      'bigint at': () => a.track({ type: 'click', item: { id: 'a' }, at: 5n }),
+      'remember(NaN)': () => a.remember(NaN),
+      'Infinity seconds': () => a.track({ type: 'dwell', item: { id: 'a' }, seconds: Infinity }),
+      'negative seconds': () => a.track({ type: 'dwell', item: { id: 'a' }, seconds: -3 }),
+      'unknown field': () => a.track({ type: 'click', item: { id: 'a' }, wieght: 2 }),
+      'function field': () => a.track({ type: 'click', item: { id: 'a', f: () => 1 } }),
+      '10 000 tags': () => a.track({ type: 'click', item: { id: 'a', tags: Array.from({ length: 10000 }, (_, i) => `t${i}`) } }),
+      'huge text (5 MB)': () => a.track({ type: 'click', item: { id: 'a', text: 'x'.repeat(5_000_000) } }),
+      'huge id': () => a.track({ type: 'click', item: { id: 'i'.repeat(100_000) } }),
+      'search without query': () => a.track({ type: 'search', item: { id: 'a' } }),
+      'embed(10 000 texts)': () => a.embed(Array.from({ length: 10000 }, (_, i) => `text ${i}`)),
+      'embed(string)': () => a.embed('text'),
+      'embed([])': () => a.embed([]),
+      'embed([1,2])': () => a.embed([1, 2]),
+      'embed(signal: 5)': () => a.embed(['a'], { signal: 5 }),
+      'remember(number)': () => a.remember(42),
+      'remember(empty)': () => a.remember('   '),
+      'remember(2 MB)': () => a.remember('m'.repeat(2_000_000)),
+      'forget({})': () => a.forget({}),
+      'forget(two kinds)': () => a.forget({ itemId: 'a', tag: 'b' }),
+      'forget(before NaN)': () => a.forget({ before: NaN }),
+      'forget(null)': () => a.forget(null),
+      'import(number)': () => a.import(5),
+      'import(garbage)': () => a.import('{not json'),
+      'import(newer version)': () => a.import('{"format":"attune-profile","version":99,"profile":{}}'),
+      'rank(10 000 items)': () => a.rank(Array.from({ length: 10000 }, (_, i) => ({ id: `i${i}`, text: `item ${i}` })), { limit: NaN }),
+      'rank(string)': () => a.rank('items'),
+      'reply(options NaN)': async () => { for await (const _ of a.assistant.reply([{ role: 'user', content: 'x' }], { temperature: NaN })) break; },
+    };
+    const out = {};
+    for (const [what, f] of Object.entries(cases)) {
+      const code = await t.code(f);
+      const after = await t.code(good);
+      out[what] = { code, after };
+    }
+    out.events = (await a.profile()).stats.events - before;
+    return out;
+  });
+  const events = bad.events;
+  delete bad.events;
+  const known = new Set(['invalid_argument', 'input_too_large', 'invalid_import', 'version_too_new', 'unsupported']);
+  for (const [what, { code, after }] of Object.entries(bad)) {
+    ok(known.has(code) && after === 'ok', `bad argument ${what}: ${code}, then track works`);
+  }
+  ok(bad['NaN weight'].code === 'invalid_argument' && bad['10 000 tags'].code === 'input_too_large' && bad['embed(10 000 texts)'].code === 'input_too_large', 'NaN → invalid_argument, 10 000-item arrays → input_too_large');
+  ok(events === Object.keys(bad).length, `only the good calls changed the profile (${events} events)`);
+
+  // The main thread keeps drawing frames while a batch embeds in the worker.
+  const frames = await page.evaluate(async () => {
+    const a = window.example.attune;
+    const texts = Array.from({ length: 96 }, (_, i) => `sentence number ${i} about bicycles, music and tents, long enough to take some time to embed`);
+    const f0 = window.example.frames();
+    const t0 = performance.now();
+    let maxGap = 0;
+    let last = t0;
+    let running = true;
+    const watch = () => { const now = performance.now(); maxGap = Math.max(maxGap, now - last); last = now; if (running) requestAnimationFrame(watch); };
+    requestAnimationFrame(watch);
+    await a.embed(texts);
+    running = false;
+    return { ms: performance.now() - t0, frames: window.example.frames() - f0, maxGap };
+  });
+  // Not a speed check (the machine may be loaded): a blocked main thread would draw no frame
+  // for the whole embed; here frames keep coming all through it.
+  ok(frames.ms > 300 && frames.frames >= 10 && frames.maxGap < frames.ms / 2,
+    `main thread responsive: ${frames.frames} frames in ${frames.ms.toFixed(0)} ms of embedding, longest gap ${frames.maxGap.toFixed(0)} ms`);
+
+  // In-context mode (no worker), as in an extension's offscreen document.
+  const local = await page.evaluate(async () => {
+    const a = await window.example.Attune.open({ namespace: 'e2e-local', embedder: window.example.embedder, worker: false });
+    await a.clear();
+    await a.track({ type: 'click', item: t.item('l1', 'local mode item', ['local']) });
+    const r = { events: (await a.profile()).stats.events };
+    r.bad = await t.code(() => a.track({ type: 'click', item: { id: 3 } }));
+    r.nan = await t.code(() => a.track({ type: 'click', item: { id: 'a' }, weight: NaN }));
+    r.fn = await t.code(() => a.track({ type: 'click', item: { id: 'a', f: () => 1 } }));
+    await a.track({ type: 'click', item: t.item('l2', 'second local item') });
+    r.after = (await a.profile()).stats.events;
+    a.close();
+    r.closed = await t.code(() => a.profile());
+    return r;
+  });
+  ok(local.events === 1 && local.bad === 'invalid_argument' && local.nan === 'invalid_argument' && local.fn === 'invalid_argument' && local.after === 2 && local.closed === 'closed',
+    `in-context mode ({ worker: false }): track, profile, bad arguments, close ${JSON.stringify(local)}`);
+
+  // Where the Cache API is missing, models are kept in IndexedDB: one download, then none.
+  const before = srv.stats.modelRequests;
+  const idb = await page.evaluate(async () => {
+    // Shadow the Cache API with an own property of the global; deleting it brings it back.
+    const saved = Object.getOwnPropertyDescriptor(window, 'caches');
+    Object.defineProperty(window, 'caches', { value: undefined, configurable: true, writable: true });
+    try {
+      const opened = [];
+      for (let i = 0; i < 2; i++) {
+        const progress = [];
+        const a = await window.example.Attune.open({ namespace: 'e2e-idb', embedder: window.example.embedder, worker: false, onProgress: (e) => progress.push(e) });
+        opened.push(progress.some((e) => e.fromCache));
+        a.close();
+      }
+      return opened;
+    } finally {
+      delete window.caches;
+      if (saved) Object.defineProperty(window, 'caches', saved);
+    }
+  });
+  ok(!idb[0] && idb[1] && srv.stats.modelRequests - before === 1, `no Cache API: kept in IndexedDB, one download for two opens (${srv.stats.modelRequests - before})`);
+
+  // open() failures: clear codes, nothing cached from a failed download.
+  const requestsBefore = srv.stats.modelRequests;
+  const opens = await page.evaluate(async () => {
+    const { Attune } = window.example;
+    const e = window.example.embedder;
+    const r = {};
+    r.noOptions = await t.code(() => Attune.open());
+    r.badNamespace = await t.code(() => Attune.open({ namespace: 'no spaces!', embedder: e }));
+    r.namespaceType = await t.code(() => Attune.open({ namespace: 5, embedder: e }));
+    r.noEmbedder = await t.code(() => Attune.open({ namespace: 'x' }));
+    r.badSha = await t.code(() => Attune.open({ namespace: 'x', embedder: { ...e, sha256: 'abc' } }));
+    r.badDevice = await t.code(() => Attune.open({ namespace: 'x', embedder: e, device: 'tpu' }));
+    r.gpu = await t.code(() => Attune.open({ namespace: 'x', embedder: e, device: 'gpu' }));
+    r.notFound = await t.code(() => Attune.open({ namespace: 'x', embedder: { url: '/fixtures/missing.gguf' } }));
+    r.partial = await t.code(() => Attune.open({ namespace: 'x', embedder: { url: '/fixtures/partial.gguf' } }));
+    r.partialAgain = await t.code(() => Attune.open({ namespace: 'x', embedder: { url: '/fixtures/partial.gguf' } }));
+    r.wrongSha = await t.code(() => Attune.open({ namespace: 'x', embedder: { url: '/fixtures/partial.gguf', sha256: '0'.repeat(64) } }));
+    r.notAModel = await t.code(() => Attune.open({ namespace: 'x', embedder: { url: location.pathname } , cache: false }));
+    return r;
+  });
+  const opensRequests = srv.stats.modelRequests - requestsBefore;
+  ok(opens.noOptions === 'invalid_argument' && opens.badNamespace === 'invalid_argument' && opens.namespaceType === 'invalid_argument'
+    && opens.noEmbedder === 'invalid_argument' && opens.badSha === 'invalid_argument' && opens.badDevice === 'invalid_argument', 'open: bad options → invalid_argument');
+  ok(opens.gpu === 'device' || opens.gpu === 'ok', `open({ device: 'gpu' }): ${opens.gpu}`);
+  ok(opens.notFound === 'model_load' && opens.partial === 'model_load' && opens.partialAgain === 'model_load' && opens.wrongSha === 'model_load', 'open: 404, partial download, wrong sha256 → model_load');
+  ok(opensRequests === 4, `a partial download is never kept: each try downloads again (${opensRequests} model requests)`);
+  ok(['model_format', 'model_unsupported'].includes(opens.notAModel), `open: an HTML page as the model → ${opens.notAModel}`);
+
+  // Reload: the model comes from the cache (zero model requests), the profile persisted.
+  srv.stats.modelRequests = 0;
+  await page.reload();
+  await waitReady(page);
+  const persisted = await page.evaluate(async () => {
+    const b = await window.example.Attune.open({ namespace: 'e2e-persist', embedder: window.example.embedder });
+    const p = await b.profile();
+    b.close();
+    return { events: p.stats.events, ids: p.recent.map((r) => r.id), progress: window.example.progress };
+  });
+  ok(srv.stats.modelRequests === 0, `reload: ${srv.stats.modelRequests} model requests`);
+  ok(persisted.progress.every((e) => e.fromCache || e.phase === 'load'), 'reload: progress says fromCache');
+  ok(persisted.events === 1 && persisted.ids[0] === 'tent', 'reload: the profile persisted');
+  await page.close();
+}
+
+// assistant.reply: lazy model load, streaming, abort, break. Where this build has no wasm
+// Assistant yet, reply must say `unsupported` without downloading the chat model.
+async function chatChecks(page) {
+  const chat = await page.evaluate(async () => {
+    const { Attune } = window.example;
+    const progress = [];
+    const a = await Attune.open({ namespace: 'e2e-chat', embedder: window.example.embedder,
+      assistant: { url: '/models/smollm2-135m-instruct.q4_1.gguf' }, onProgress: (e) => progress.push(e) });
+    const assistantEvents = () => progress.filter((e) => e.model === 'assistant').length;
+    const user = (content) => [{ role: 'user', content }];
+    const r = { beforeReply: assistantEvents() };
+    r.first = await t.code(async () => { for await (const _ of a.assistant.reply(user('Say hello.'), { maxTokens: 2 })) { /* drain */ } });
+    r.afterFirst = assistantEvents();
+    if (r.first !== 'unsupported') {
+      const s = a.assistant.reply(user('Name three colors.'), { maxTokens: 16, seed: 1 });
+      r.pieces = [];
+      for await (const p of s) r.pieces.push(p);
+      r.stats = s.stats();
+      const ctl = new AbortController();
+      let n = 0;
+      r.abort = await t.code(async () => {
+        for await (const _ of a.assistant.reply(user('Tell me a long story.'), { maxTokens: 200, signal: ctl.signal })) if (++n === 3) ctl.abort();
+      });
+      r.abortPieces = n;
+      const s2 = a.assistant.reply(user('Tell me another long story.'), { maxTokens: 200 });
+      for await (const _ of s2) break;
+      r.breakStats = s2.stats();
+      r.badOptions = await t.code(async () => { for await (const _ of a.assistant.reply(user('x'), { temperature: NaN })) { /* drain */ } });
+      r.again = await t.code(async () => { for await (const _ of a.assistant.reply(user('Hi'), { maxTokens: 2 })) { /* drain */ } });
+    }
+    a.close();
+    return r;
+  });
+  ok(chat.beforeReply === 0, 'assistant: the chat model is not loaded before the first reply');
+  if (chat.first === 'unsupported') {
+    ok(chat.afterFirst === 0, 'assistant: this build has no wasm Assistant → unsupported, chat model not downloaded');
+    return;
+  }
+  ok(chat.first === 'ok' && chat.afterFirst > 0, `assistant: loaded on the first reply (${chat.first})`);
+  ok(chat.pieces.length > 1 && chat.stats.generatedTokens > 0, `reply streams ${chat.pieces.length} pieces: ${JSON.stringify(chat.pieces.join(''))}`);
+  ok(chat.abort === 'aborted' && chat.abortPieces <= 4, `reply aborted by its signal after ${chat.abortPieces} pieces`);
+  ok(chat.breakStats.finishReason === 'cancelled', 'break out of for-await cancels the reply');
+  ok(chat.badOptions === 'invalid_argument' && chat.again === 'ok', 'reply: NaN option → invalid_argument, then replies again');
+}
+
+// The script tag served from another origin: the worker starts through a same-origin blob that
+// imports the real one; core.js and the wasm come from that origin too (CORS).
+async function cdnSuite(context, srv) {
+  console.log(`e2e: script tag from another origin at ${srv.origin}/cdn.html`);
+  const page = await context.newPage();
+  await page.goto(`${srv.origin}/cdn.html`);
+  await page.waitForFunction(() => document.getElementById('status').textContent !== 'opening…', null, { timeout: 120_000 });
+  const status = await page.textContent('#status');
+  const events = await page.evaluate(() => window.events);
+  ok(status === 'ready' && events[0] === 1 && events[1] >= 1, `attune.js from a CDN origin: worker and in-context modes work (${status})`);
+  await page.close();
+}
+
+async function quotaSuite(context, srv, pagePath) {
+  console.log(`e2e: storage quota at ${srv.origin}${pagePath}`);
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: srv.origin, quotaSize: 2_000_000 });
+  await page.goto(srv.origin + pagePath);
+  await page.waitForFunction(() => document.getElementById('status').textContent !== 'opening…', null, { timeout: 120_000 });
+  const status = await page.textContent('#status');
+  ok(status.startsWith('error quota_exceeded'), `quota of 2 MB: ${status.slice(0, 100)}`);
+  await page.evaluate(installHelpers);
+  const noCache = await page.evaluate(async () => {
+    const a = await window.example.Attune.open({ namespace: 'quota', embedder: window.example.embedder, cache: false });
+    await a.track({ type: 'click', item: t.item('q', 'fits without the model cache') });
+    const n = (await a.profile()).stats.events;
+    a.close();
+    return n;
+  });
+  ok(noCache === 1, 'with { cache: false } the SDK works under the small quota');
+  await page.close();
+}
+
+const started = Date.now();
+const sha256 = createHash('sha256').update(await fs.readFile(path.join(MODELS, EMBEDDER))).digest('hex');
+const servers = [];
+let context;
+let userDataDir;
+try {
+  const pkg = path.join(REPO, 'pkg');
+  const vite = await serve(8091, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS });
+  // /cdn.html loads attune.js from another origin (the quota server, standing in for a CDN).
+  const cdnPage = `<!doctype html><meta charset="utf-8"><script src="http://127.0.0.1:8093/attune/attune.js"></script>
+<p><output id="status">opening…</output></p>
+<script>
+  Attune.open({ namespace: 'cdn', embedder: { url: '/models/${EMBEDDER}' } })
+    .then(async (a) => {
+      await a.clear();
+      await a.track({ type: 'click', item: { id: 'cdn', text: 'loaded from a CDN' } });
+      const local = await Attune.open({ namespace: 'cdn-local', embedder: { url: '/models/${EMBEDDER}' }, worker: false });
+      await local.track({ type: 'view', item: { id: 'cdn-local', text: 'in-context from a CDN' } });
+      window.events = [(await a.profile()).stats.events, (await local.profile()).stats.events];
+      document.getElementById('status').textContent = 'ready';
+    })
+    .catch((e) => { document.getElementById('status').textContent = 'error ' + e.code + ': ' + e.message; });
+</script>`;
+  const script = await serve(8092, { '/': path.join(REPO, 'examples/script-tag'), '/attune/': pkg, '/models/': MODELS }, { '/cdn.html': cdnPage });
+  const quota = await serve(8093, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS, '/attune/': pkg });
+  const webpack = await serve(8094, { '/': path.join(REPO, 'examples/webpack-app/dist'), '/models/': MODELS });
+  servers.push(vite, script, quota, webpack);
+  const { chromium } = await import('playwright-core');
+  userDataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'attune-e2e-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath,
+    headless: !headed,
+    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  if (wanted('vite-app')) await suite(context, 'vite-app', vite, '/', sha256);
+  if (wanted('script-tag')) await suite(context, 'script-tag', script, '/', sha256);
+  if (wanted('script-tag')) await cdnSuite(context, script);
+  if (wanted('webpack-app')) await suite(context, 'webpack-app', webpack, '/', sha256);
+  if (wanted('quota')) await quotaSuite(context, quota, '/');
+  console.log(`e2e: ${checks} checks passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+} catch (e) {
+  console.error(`e2e: FAILED after ${checks} checks: ${e.stack || e}`);
+  process.exitCode = 1;
+} finally {
+  await context?.close();
+  for (const s of servers) s.server.close();
+  if (userDataDir) await fs.rm(userDataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `make test-e2e`: installs the examples' pinned npm packages (npm ci, cache under
+# ~/.cache/attune/npm), type-checks the TypeScript tour of the API (tsc --noEmit), builds the
+# Vite and webpack examples from pkg/ (run `make pkg` first), then drives the examples in
+# headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -f pkg/attune_wasm_bg.wasm ] || { echo "e2e: pkg/ is missing; run make pkg" >&2; exit 1; }
+cache="$HOME/.cache/attune/npm"
+# node_modules/attune is a link to pkg/, so only a changed lock file needs a new install.
+for app in examples/vite-app examples/webpack-app; do
+  if [ ! -d "$app/node_modules" ] || [ "$app/package-lock.json" -nt "$app/node_modules/.package-lock.json" ]; then
+    (cd "$app" && npm ci --cache "$cache" --prefer-offline --no-audit --no-fund --loglevel=error)
+  fi
+done
+(cd examples/vite-app && npx --no-install tsc --noEmit && npx --no-install vite build --logLevel error)
+(cd examples/webpack-app && rm -rf dist && npx --no-install webpack --mode production --entry ./src/index.js \
+  --output-path dist --no-stats && cp index.html dist/)
+node scripts/e2e.mjs "$@"

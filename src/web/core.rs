@@ -1,0 +1,183 @@
+//! `AttuneCore` for JavaScript: the SDK core of one namespace (IndexedDB profile store, session,
+//! embedder). The JS glue (pkg-template/) runs it in a worker or in the page, queues calls so
+//! one runs at a time, and passes arguments as JSON text checked by `args`. Results that are
+//! objects come back as JSON text; vectors as Float32Arrays.
+
+use super::args::{self, ForgetArgs, TrackArgs};
+use super::error::to_js;
+use super::profile_view;
+use crate::compute::cpu::CpuBackend;
+use crate::error::{AttuneError, Result};
+use crate::model::bert::Encoder;
+use crate::session::Session;
+use crate::store::record::{EMBEDDINGS, PROFILE};
+use crate::store::{IndexedDbStore, Store};
+use js_sys::{Array, Float32Array};
+use serde::Serialize;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use wasm_bindgen::prelude::*;
+
+type Shared = Rc<RefCell<Option<Session<IndexedDbStore>>>>;
+
+#[wasm_bindgen]
+pub struct AttuneCore {
+    // Shared with the futures of pending calls; `None` once closed. A call made while another
+    // holds it is refused (`busy`): the glue queues calls, so this is a guard, not the plan.
+    inner: Shared,
+    namespace: String,
+    model_bytes: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Info<'a> {
+    namespace: &'a str,
+    backend: &'a str,
+    embedder: ModelInfo<'a>,
+    storage: StorageInfo,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ModelInfo<'a> {
+    id: &'a str,
+    name: &'a str,
+    dim: usize,
+    bytes: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StorageInfo {
+    /// Bytes of the stored profile and embedding-cache records of this namespace.
+    profile_bytes: usize,
+    cache_bytes: usize,
+}
+
+fn now() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+fn closed() -> AttuneError {
+    AttuneError::StorageUnavailable("this Attune instance is closed".into())
+}
+
+fn busy() -> AttuneError {
+    AttuneError::Busy("another call on this Attune instance has not finished".into())
+}
+
+fn json<T: Serialize>(v: &T) -> Result<JsValue> {
+    serde_json::to_string(v)
+        .map(|s| JsValue::from_str(&s))
+        .map_err(|e| AttuneError::InvalidArgument(format!("result not representable as JSON: {e}")))
+}
+
+/// Runs `f` on the open session, refusing when closed or busy.
+async fn with_session<R>(
+    inner: &Shared,
+    f: impl AsyncFnOnce(&mut Session<IndexedDbStore>) -> Result<R>,
+) -> Result<R> {
+    let mut guard = inner.try_borrow_mut().map_err(|_| busy())?;
+    let session = guard.as_mut().ok_or_else(closed)?;
+    f(session).await
+}
+
+#[wasm_bindgen]
+impl AttuneCore {
+    /// Opens (creating) the namespace's store and loads the embedder from GGUF bytes.
+    pub async fn open(namespace: String, embedder: Vec<u8>) -> Result<AttuneCore, JsValue> {
+        let model_bytes = embedder.len();
+        let encoder = Encoder::load(Arc::new(embedder), Box::new(CpuBackend::new())).map_err(to_js)?;
+        let store = IndexedDbStore::open(&namespace).await.map_err(to_js)?;
+        Ok(AttuneCore { inner: Rc::new(RefCell::new(Some(Session::new(store, encoder)))), namespace, model_bytes })
+    }
+
+    /// The compute devices this build can run the embedder on.
+    pub fn devices() -> Vec<String> {
+        vec!["cpu".to_string()]
+    }
+
+    /// Records an event: `{"type":"click","item":{"id":…,"text":…,"tags":[…]},…}`.
+    pub async fn track(&self, event_json: String) -> Result<(), JsValue> {
+        let event = args::parse::<TrackArgs>(&event_json, "track(event)").and_then(TrackArgs::into_event).map_err(to_js)?;
+        with_session(&self.inner, async |s| s.track(&event, now()).await).await.map_err(to_js)
+    }
+
+    /// Adds an explicit memory (a JSON string); resolves to its id.
+    pub async fn remember(&self, text_json: String) -> Result<String, JsValue> {
+        let text = args::memory_text(&text_json).map_err(to_js)?;
+        with_session(&self.inner, async |s| s.remember(&text, now()).await).await.map_err(to_js)
+    }
+
+    /// Forgets an item, a tag, a memory or a time range; resolves to the report as JSON
+    /// (`{"removed":n,"exact":bool}`).
+    pub async fn forget(&self, what_json: String) -> Result<JsValue, JsValue> {
+        let what = args::parse::<ForgetArgs>(&what_json, "forget(what)").and_then(ForgetArgs::into_forget).map_err(to_js)?;
+        let report = with_session(&self.inner, async |s| s.store().update(|p| Ok(p.forget(&what))).await)
+            .await
+            .map_err(to_js)?;
+        json(&report).map_err(to_js)
+    }
+
+    /// The profile as a readable summary (JSON, see `profile_view`).
+    pub async fn profile(&self) -> Result<JsValue, JsValue> {
+        let p = with_session(&self.inner, async |s| s.profile().await).await.map_err(to_js)?;
+        json(&profile_view::view(&p, now())).map_err(to_js)
+    }
+
+    /// The export document (docs/profile-format.md).
+    pub async fn export(&self) -> Result<String, JsValue> {
+        with_session(&self.inner, async |s| s.store().export(now()).await).await.map_err(to_js)
+    }
+
+    /// Replaces the stored profile by an export document, all or nothing.
+    pub async fn import(&self, document: String) -> Result<(), JsValue> {
+        with_session(&self.inner, async |s| s.store().import(&document).await).await.map_err(to_js)
+    }
+
+    /// Removes everything of the namespace (profile and embedding cache).
+    pub async fn clear(&self) -> Result<(), JsValue> {
+        with_session(&self.inner, async |s| s.store().clear().await).await.map_err(to_js)
+    }
+
+    /// Embeds a JSON array of texts; resolves to an array of unit-length Float32Arrays.
+    pub async fn embed(&self, texts_json: String) -> Result<Array, JsValue> {
+        let texts = args::embed_texts(&texts_json).map_err(to_js)?;
+        let vectors = with_session(&self.inner, async |s| {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            s.encoder().embed(&refs).await
+        })
+        .await
+        .map_err(to_js)?;
+        Ok(vectors.iter().map(|v| JsValue::from(Float32Array::from(v.as_slice()))).collect())
+    }
+
+    /// Backend, embedder id and size, and this namespace's stored bytes, as JSON.
+    pub async fn info(&self) -> Result<JsValue, JsValue> {
+        let (ns, model_bytes) = (self.namespace.clone(), self.model_bytes);
+        with_session(&self.inner, async |s| {
+            let profile_bytes = s.store().raw(PROFILE).await?.map_or(0, |r| r.len());
+            let cache_bytes = s.store().raw(EMBEDDINGS).await?.map_or(0, |r| r.len());
+            let enc = s.encoder();
+            json(&Info {
+                namespace: &ns,
+                backend: enc.backend_name(),
+                embedder: ModelInfo { id: enc.model_id(), name: enc.model_name(), dim: enc.dim(), bytes: model_bytes },
+                storage: StorageInfo { profile_bytes, cache_bytes },
+            })
+        })
+        .await
+        .map_err(to_js)
+    }
+
+    /// Closes the store connection; later calls fail. The stored data stays.
+    pub fn close(&self) -> Result<(), JsValue> {
+        let mut guard = self.inner.try_borrow_mut().map_err(|_| to_js(busy()))?;
+        if let Some(s) = guard.take() {
+            s.store().close();
+        }
+        Ok(())
+    }
+}
