@@ -37,7 +37,7 @@ USAGE:
       unless --temperature > 0; --raw continues PROMPT without the chat template
   attune bench-chat --model FILE.gguf [--tokens 128] [--repeats 3]
       prompt and greedy decode tokens per second (one thread), as JSON
-  attune rank --model FILE.gguf --events EVENTS.jsonl --items ITEMS.jsonl [--limit N]
+  attune rank --model FILE.gguf --events EVENTS.jsonl --items ITEMS.jsonl [--limit N] [--device auto|gpu|cpu]
               [--options RANK_OPTIONS_JSON]
       a fresh profile from the events (JSON lines: type, item {id, text, tags}, ts),
       then one JSON line {id, score, reasons} per item (JSON lines: id, text, tags,

@@ -2,6 +2,7 @@
 //! `Session` flow the JS API runs (here over a memory store).
 
 use super::{load_encoder, optional, read_file, required};
+use attune::compute::device::DeviceChoice;
 use attune::personalize::{Candidate, RankOptions};
 use attune::profile::{Event, EventKind, Item};
 use attune::session::Session;
@@ -49,6 +50,7 @@ pub fn run(mut args: Arguments) -> Result<()> {
     let items_path: PathBuf = required(&mut args, "--items")?;
     let limit: Option<usize> = optional(&mut args, "--limit")?;
     let options: Option<String> = optional(&mut args, "--options")?;
+    let device: DeviceChoice = optional(&mut args, "--device")?.unwrap_or_default();
     if !super::positionals(args)?.is_empty() {
         return Err(AttuneError::InvalidArgument("rank takes no positional arguments".into()));
     }
@@ -65,7 +67,7 @@ pub fn run(mut args: Arguments) -> Result<()> {
 
     // "Now" is the latest event (a fixed clock: the same files give the same ranking).
     let now = events.iter().filter_map(|e| e.ts).max().unwrap_or(0);
-    let mut session = Session::new(MemoryStore::new("cli")?, load_encoder(&model)?);
+    let mut session = Session::new(MemoryStore::new("cli")?, load_encoder(&model, device)?);
     pollster::block_on(async {
         for (n, e) in events.into_iter().enumerate() {
             let event = Event { kind: e.kind, item: e.item, weight: e.weight, dwell_seconds: e.dwell_seconds, query: e.query, at_ms: e.ts };

@@ -12,6 +12,7 @@ mod metrics;
 mod movielens;
 
 use super::{load_encoder, optional, required};
+use attune::compute::device::DeviceChoice;
 use attune::model::sampler::SplitMix64;
 use attune::personalize::{rank, Candidate, RankOptions};
 use attune::profile::{Event, EventKind, Item, Profile, ProfileConfig};
@@ -174,7 +175,8 @@ fn embeddings(model: &Path, data: &Path, movies: &BTreeMap<u32, movielens::Movie
             }
         }
     }
-    let mut enc = load_encoder(model)?;
+    // The CPU: the same vectors on every machine, so the table is reproducible.
+    let mut enc = load_encoder(model, DeviceChoice::Cpu)?;
     let texts: Vec<&str> = movies.values().map(|m| m.text.as_str()).collect();
     let vecs = pollster::block_on(enc.embed(&texts))?;
     let map: HashMap<u32, Vec<f32>> = movies.values().map(|m| m.id).zip(vecs).collect();
