@@ -1,14 +1,13 @@
 // The SDK runtime: loads the wasm module and the models, then runs calls on the Rust core one at
 // a time. It runs inside the worker (worker.js) or, with { worker: false }, in the calling
 // context. Arguments go to Rust as JSON text and are validated there; core methods with object
-// results answer JSON text. Methods of the wasm `AttuneCore` this file calls where they exist
-// (else `unsupported`), with the shapes of index.d.ts:
-//   rank(itemsJson, optionsJson)            → '[{"id","score","reasons":[…]}]'
-//   similar(queryJson, itemsJson, optsJson) → '[{"id","score"}]'   (query: a string or an item)
-//   topics(optionsJson)                     → '[{"id","label","weight","items":[…]}]'
-//   context(queryJson, optionsJson)         → '{"text","tokens"}'
-// (optionsJson is "null" when no options were given). The wasm `Assistant` is used as agreed in
-// the chat issue: Assistant.load(bytes, { context }), reply(messages, options) → async iterator.
+// results answer JSON text. Methods of the wasm `AttuneCore` (src/web/core.rs):
+//   rank(itemsJson, optionsJson)            → '[{"id","index","score","explored","reasons":[…]}]'
+//   similar(queryJson, itemsJson, optsJson) → '[{"id","index","similarity"}]' (query: a text or an item)
+//   topics(optionsJson)                     → '[{"label","parent","weight","similarity"}]'
+//   context(queryJson, optionsJson, count?) → '{"text","tokens",…}'
+// (optionsJson is "null" when no options were given). The wasm `Assistant` (src/web/assistant.rs):
+// Assistant.load(bytes, { context }), reply(messages, options) → async iterator, countTokens(text).
 
 import init, * as wasm from './attune_wasm.js';
 import { AttuneError, abortError, toAttuneError } from './errors.js';
@@ -85,7 +84,11 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     throw new AttuneError('device', `device 'gpu' was asked for, this build runs on: ${devices.join(', ')}`);
   }
   progress({ model: 'embedder', phase: 'load', loaded: bytes.byteLength, total: bytes.byteLength, fromCache: false });
-  const core = await wasm.AttuneCore.open(options.namespace, bytes);
+  const core = await wasm.AttuneCore.open(options.namespace, bytes, options.device).catch((e) => {
+    const err = toAttuneError(e, 'model_load');
+    // `gpu` asked for where WebGPU is missing or fails its self-test.
+    throw err.code === 'gpu_unavailable' ? new AttuneError('device', err.message, { cause: err }) : err;
+  });
   let closed = false;
   let queue = Promise.resolve();
   let assistant = null; // Promise<Assistant>, made on the first reply
@@ -109,11 +112,18 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     similar: (query, items, opts) => (need('similar'),
       json(core.similar(toJson(query, 'similar(query)'), toJson(items, 'similar(items)'), toJson(plainOptions(opts), 'similar(options)')))),
     topics: (opts) => (need('topics'), json(core.topics(toJson(plainOptions(opts), 'topics(options)')))),
-    context: (query, opts) => (need('context'), json(core.context(toJson(query, 'context(query)'), toJson(plainOptions(opts), 'context(options)')))),
+    context: async (query, opts) => {
+      // Counted by the chat model's tokenizer once it is loaded, else as UTF-8 bytes (a bound
+      // no byte-level BPE exceeds).
+      const a = assistant && (await assistant.catch(() => null));
+      const count = a && typeof a.countTokens === 'function' ? (t) => a.countTokens(t) : undefined;
+      return json(core.context(toJson(query, 'context(query)'), toJson(plainOptions(opts), 'context(options)'), count));
+    },
     info: async () => {
       const info = await json(core.info());
       info.devices = devices;
-      info.device = { asked: options.device, used: info.backend, why: options.device === 'auto' && !devices.includes('gpu') ? 'this build has no GPU backend' : `asked for ${options.device}` };
+      const d = info.device;
+      info.device = { asked: options.device, used: d.backend, adapter: d.adapter ?? null, why: d.fallbackReason ?? `asked for ${options.device}` };
       const a = assistant && (await assistant.catch(() => null));
       info.assistant = a ? { name: a.modelName, context: a.context, backend: a.backend, loaded: true } : { loaded: false, configured: !!options.assistant };
       if (typeof navigator !== 'undefined' && navigator.storage && navigator.storage.estimate) {
@@ -138,7 +148,7 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     return assistant;
   }
 
-  return {
+  const runtime = {
     /** Runs `method` after the calls before it; an abort before it starts drops it. */
     call(method, args, signal) {
       if (closed) return Promise.reject(new AttuneError('closed', 'this Attune instance is closed'));
@@ -160,7 +170,16 @@ export async function openRuntime(rawOptions, progress = () => {}) {
       replyRunning = true;
       let stream;
       try {
-        stream = a.reply(messages, plainOptions(opts));
+        const { useContext = true, contextOptions, ...sampling } = plainOptions(opts) ?? {};
+        if (useContext && sampling.context === undefined) {
+          // The profile's context for the last user message, in the system prompt (opt out
+          // with { useContext: false }); counted by the chat model's own tokenizer.
+          const last = Array.isArray(messages) ? [...messages].reverse().find((m) => m && m.role === 'user') : undefined;
+          const query = last && typeof last.content === 'string' ? last.content : '';
+          const ctx = await runtime.call('context', [query, contextOptions]);
+          if (ctx.text) sampling.context = ctx.text;
+        }
+        stream = a.reply(messages, sampling);
         for await (const piece of stream) yield piece;
         return stream.stats();
       } catch (e) {
@@ -184,4 +203,5 @@ export async function openRuntime(rawOptions, progress = () => {}) {
       });
     },
   };
+  return runtime;
 }

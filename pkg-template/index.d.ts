@@ -117,7 +117,9 @@ export interface Info {
   namespace: string;
   backend: string;
   devices: string[];
-  device: { asked: Device; used: string; why: string };
+  /** What runs the embedder: `used` is "webgpu" or "cpu"; `why` the fallback reason when `auto`
+   * (or a lost GPU) ended on the CPU. */
+  device: { asked: Device; used: string; adapter: string | null; why: string };
   embedder: { id: string; name: string; dim: number; bytes: number };
   assistant: { loaded: true; name: string; context: number; backend: string } | { loaded: false; configured: boolean };
   storage: { profileBytes: number; cacheBytes: number; originUsage?: number; originQuota?: number };
@@ -128,17 +130,43 @@ export interface Signalled {
 }
 
 export interface RankOptions extends Signalled {
+  /** Return at most this many items (all by default). */
   limit?: number;
-  /** 0 (pure relevance) … 1 (most varied). */
+  /** 0 (pure relevance) … 1 (most varied): maximal marginal relevance. */
   diversity?: number;
-  /** Share of slots given to items outside the known interests, 0 … 1. */
+  /** Share of slots given to items outside the known interests, 0 … 1 (alias `exploration`). */
   explore?: number;
+  exploration?: number;
+  /** Seed of the exploration draw: the same seed and input give the same ranking. */
+  seed?: number;
+  /** Also leave out items the user already interacted with (hidden/dismissed ones always are). */
+  excludeSeen?: boolean;
+  /** Weight of the item's `prior` (0 … 1, e.g. popularity) in the score. */
+  priorWeight?: number;
+  tagWeight?: number;
+  neighborWeight?: number;
+  /** An item is an exploration candidate when its similarity to every interest is below this. */
+  noveltyBelow?: number;
+}
+
+export type ReasonKind = 'similarTo' | 'tag' | 'interest' | 'new' | 'popular' | 'pageOrder';
+
+/** Why an item ranks where it does, in words a person understands, and what it refers to. */
+export interface Reason {
+  kind: ReasonKind;
+  text: string;
+  itemId?: string;
+  tag?: string;
 }
 
 export interface Ranked {
   id: string;
+  /** Position of the item in the input. */
+  index: number;
   score: number;
-  reasons: string[];
+  /** Placed by exploration ("something new"). */
+  explored: boolean;
+  reasons: Reason[];
 }
 
 export interface SimilarOptions extends Signalled {
@@ -147,28 +175,49 @@ export interface SimilarOptions extends Signalled {
 
 export interface Similar {
   id: string;
-  score: number;
+  index: number;
+  /** Cosine similarity, −1 … 1. */
+  similarity: number;
 }
 
 export interface TopicsOptions extends Signalled {
   limit?: number;
+  /** A label names an interest only if their similarity is at least this. */
+  minSimilarity?: number;
 }
 
+/** A label of the shipped taxonomy (src/personalize/taxonomy.tsv). */
 export interface Topic {
-  id: number;
   label: string;
+  parent: string;
+  /** Share of the profile's interest weight under this label, 0 … 1. */
   weight: number;
-  items: string[];
+  similarity: number;
 }
 
 export interface ContextOptions extends Signalled {
+  /** Token budget of the whole block (default 256). Counted by the chat model's tokenizer once
+   * it is loaded, else as UTF-8 bytes (which no byte-level BPE tokenizer exceeds). */
   maxTokens?: number;
+  maxMemories?: number;
+  maxTopics?: number;
+  maxTags?: number;
+  maxItems?: number;
+  /** Characters kept of each quoted text. */
+  maxChars?: number;
+  minSimilarity?: number;
+  /** Name the interests with taxonomy labels (default true). */
+  topics?: boolean;
 }
 
 export interface Context {
-  /** A delimited block to put in a prompt (any LLM's). */
+  /** A delimited block to put in a prompt (any LLM's); item and memory text inside is quoted data. */
   text: string;
   tokens: number;
+  memories: number;
+  topics: number;
+  tags: number;
+  items: number;
 }
 
 export interface ChatMessage {
@@ -184,10 +233,15 @@ export interface ReplyOptions extends Signalled {
   repetitionPenalty?: number;
   seed?: number;
   stop?: string[];
+  /** Put the profile's context for the last user message in the system prompt (default true). */
+  useContext?: boolean;
+  contextOptions?: Omit<ContextOptions, 'signal'>;
+  /** A context block of your own instead (e.g. from `assistant.context`). */
+  context?: string;
 }
 
 export interface ReplyStats {
-  finishReason: 'stop' | 'length' | 'eos' | 'cancelled' | null;
+  finishReason: 'eos' | 'stop' | 'max_tokens' | 'context_full' | 'cancelled' | null;
   promptTokens: number;
   generatedTokens: number;
   droppedMessages: number;

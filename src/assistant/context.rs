@@ -25,7 +25,8 @@ pub const MAX_BUDGET: usize = 32_768;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ContextOptions {
-    /// Most tokens of the whole block (delimiters included).
+    /// Most tokens of the whole block (delimiters included); `maxTokens` in JS.
+    #[serde(alias = "maxTokens")]
     pub budget: usize,
     pub max_memories: usize,
     pub max_topics: usize,

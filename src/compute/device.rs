@@ -9,6 +9,7 @@ use super::gpu::{GpuBackend, GpuContext};
 use super::{AttentionSpec, Backend, SharedBytes, WeightSource};
 use crate::error::{AttuneError, Result};
 use crate::quant::{quantize, GgmlType};
+use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -38,7 +39,8 @@ impl FromStr for DeviceChoice {
 }
 
 /// What a model runs on, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceReport {
     /// The backend's name ("cpu" or "webgpu").
     pub backend: &'static str,

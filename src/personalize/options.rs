@@ -24,6 +24,7 @@ pub struct RankOptions {
     /// items above it (0 = pure relevance).
     pub diversity: f32,
     /// Share of the returned slots, 0..=1, given to items outside the known interests.
+    #[serde(alias = "explore")]
     pub exploration: f32,
     /// Seed of the exploration draw: the same seed and input give the same ranking.
     pub seed: u64,

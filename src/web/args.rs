@@ -6,6 +6,7 @@
 
 use crate::error::{AttuneError, Result};
 use crate::profile::{Event, EventKind, Forget, Item};
+use crate::session::SimilarQuery;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -22,6 +23,27 @@ pub fn parse<T: DeserializeOwned>(json: &str, what: &str) -> Result<T> {
         return Err(AttuneError::InputTooLarge(format!("{what}: {} bytes, at most {MAX_ARG_BYTES}", json.len())));
     }
     serde_json::from_str(json).map_err(|e| AttuneError::InvalidArgument(format!("{what}: {e}")))
+}
+
+/// Options objects: "null" (none given) → the defaults.
+pub fn options<T: DeserializeOwned + Default>(json: &str, what: &str) -> Result<T> {
+    if json.trim() == "null" {
+        return Ok(T::default());
+    }
+    parse(json, what)
+}
+
+/// `similar(query)`: a text, or an item (`{id, text, …}`) which is left out of the results.
+pub fn similar_query(json: &str) -> Result<SimilarQuery> {
+    let v: serde_json::Value = parse(json, "similar(query)")?;
+    match v {
+        serde_json::Value::String(text) => Ok(SimilarQuery { text: Some(text), item: None }),
+        serde_json::Value::Object(_) => {
+            let item = serde_json::from_value(v).map_err(|e| AttuneError::InvalidArgument(format!("similar(query): {e}")))?;
+            Ok(SimilarQuery { text: None, item: Some(item) })
+        }
+        _ => Err(AttuneError::InvalidArgument("similar(query) must be a text or an item".into())),
+    }
 }
 
 /// `track({ type, item: { id, text?, tags?, url? }, weight?, seconds?, query?, at? })`.

@@ -65,6 +65,13 @@ impl Assistant {
         self.backend.clone()
     }
 
+    /// Tokens of `text` by the model's tokenizer, as plain text (what a context block costs).
+    #[wasm_bindgen(js_name = countTokens)]
+    pub fn count_tokens(&self, text: &str) -> std::result::Result<usize, JsValue> {
+        let core = self.shared.core.try_borrow().map_err(|_| to_js(AttuneError::Busy("the assistant is busy".into())))?;
+        core.count_tokens(text).map_err(to_js)
+    }
+
     /// A reply to `messages` (`[{role, content}]`) through the model's chat template. Oldest
     /// turns are dropped to fit the context (`stats().droppedMessages`).
     #[wasm_bindgen(unchecked_return_type = "ReplyStream")]

@@ -8,7 +8,10 @@ use crate::model::chat_template::ChatMessage;
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
-const OPTION_NAMES: [&str; 7] = ["maxTokens", "temperature", "topK", "topP", "repetitionPenalty", "seed", "stop"];
+const OPTION_NAMES: [&str; 8] = ["maxTokens", "temperature", "topK", "topP", "repetitionPenalty", "seed", "stop", "context"];
+
+/// Largest context block accepted (bytes): a context of 32 768 tokens is far less.
+const MAX_CONTEXT_BYTES: usize = 1 << 20;
 
 fn bad(msg: impl Into<String>) -> AttuneError {
     AttuneError::InvalidArgument(msg.into())
@@ -100,6 +103,14 @@ pub fn reply_options(options: &JsValue) -> Result<ReplyOptions> {
             .iter()
             .map(|s| s.as_string().ok_or_else(|| bad("stop must be an array of strings")))
             .collect::<Result<_>>()?;
+    }
+    if let Some(v) = field(obj, "context")? {
+        // A context block (AttuneCore.context) for the system prompt; its text was quoted there.
+        let text = v.as_string().ok_or_else(|| bad("context must be a string"))?;
+        if text.len() > MAX_CONTEXT_BYTES {
+            return Err(AttuneError::InputTooLarge(format!("context: {} bytes, at most {MAX_CONTEXT_BYTES}", text.len())));
+        }
+        opts.context = Some(text).filter(|t| !t.is_empty());
     }
     s.validate()?;
     Ok(opts)

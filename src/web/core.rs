@@ -6,9 +6,11 @@
 use super::args::{self, ForgetArgs, TrackArgs};
 use super::error::to_js;
 use super::profile_view;
-use crate::compute::cpu::CpuBackend;
+use crate::assistant::context::{byte_tokens, ContextOptions};
+use crate::compute::device::{DeviceChoice, DeviceReport};
 use crate::error::{AttuneError, Result};
 use crate::model::bert::Encoder;
+use crate::personalize::{Candidate, RankOptions, SimilarOptions, TopicOptions};
 use crate::session::Session;
 use crate::store::record::{EMBEDDINGS, PROFILE};
 use crate::store::{IndexedDbStore, Store};
@@ -35,6 +37,9 @@ pub struct AttuneCore {
 struct Info<'a> {
     namespace: &'a str,
     backend: &'a str,
+    /// What runs the embedder and why (the fallback reason when `auto` or a lost GPU
+    /// moved it to the CPU).
+    device: &'a DeviceReport,
     embedder: ModelInfo<'a>,
     storage: StorageInfo,
 }
@@ -86,17 +91,20 @@ async fn with_session<R>(
 
 #[wasm_bindgen]
 impl AttuneCore {
-    /// Opens (creating) the namespace's store and loads the embedder from GGUF bytes.
-    pub async fn open(namespace: String, embedder: Vec<u8>) -> Result<AttuneCore, JsValue> {
+    /// Opens (creating) the namespace's store and loads the embedder from GGUF bytes onto
+    /// `device` ("auto", "gpu" or "cpu"; see `compute::device`).
+    pub async fn open(namespace: String, embedder: Vec<u8>, device: String) -> Result<AttuneCore, JsValue> {
         let model_bytes = embedder.len();
-        let encoder = Encoder::load(Arc::new(embedder), Box::new(CpuBackend::new())).map_err(to_js)?;
+        let choice: DeviceChoice = device.parse().map_err(to_js)?;
+        let encoder = Encoder::load_on(Arc::new(embedder), choice).await.map_err(to_js)?;
         let store = IndexedDbStore::open(&namespace).await.map_err(to_js)?;
         Ok(AttuneCore { inner: Rc::new(RefCell::new(Some(Session::new(store, encoder)))), namespace, model_bytes })
     }
 
-    /// The compute devices this build can run the embedder on.
+    /// The compute devices this build can run the embedder on (the GPU needs WebGPU too,
+    /// which `open` finds out).
     pub fn devices() -> Vec<String> {
-        vec!["cpu".to_string()]
+        vec!["cpu".to_string(), "gpu".to_string()]
     }
 
     /// Records an event: `{"type":"click","item":{"id":…,"text":…,"tags":[…]},…}`.
@@ -154,6 +162,53 @@ impl AttuneCore {
         Ok(vectors.iter().map(|v| JsValue::from(Float32Array::from(v.as_slice()))).collect())
     }
 
+    /// Ranks items (`[{id, text?, tags?, prior?}]`) for the profile: JSON
+    /// `[{id, index, score, explored, reasons: [{kind, text, itemId?, tag?}]}]`, best first.
+    pub async fn rank(&self, items_json: String, options_json: String) -> Result<JsValue, JsValue> {
+        let items: Vec<Candidate> = args::parse(&items_json, "rank(items)").map_err(to_js)?;
+        let opts: RankOptions = args::options(&options_json, "rank(options)").map_err(to_js)?;
+        let ranked = with_session(&self.inner, async |s| s.rank(&items, &opts, now()).await).await.map_err(to_js)?;
+        json(&ranked).map_err(to_js)
+    }
+
+    /// The items most similar to a text or an item: JSON `[{id, index, similarity}]`.
+    pub async fn similar(&self, query_json: String, items_json: String, options_json: String) -> Result<JsValue, JsValue> {
+        let query = args::similar_query(&query_json).map_err(to_js)?;
+        let items: Vec<Candidate> = args::parse(&items_json, "similar(items)").map_err(to_js)?;
+        let opts: SimilarOptions = args::options(&options_json, "similar(options)").map_err(to_js)?;
+        let found = with_session(&self.inner, async |s| s.similar(&query, &items, &opts).await).await.map_err(to_js)?;
+        json(&found).map_err(to_js)
+    }
+
+    /// The profile's top interests as taxonomy labels: JSON `[{label, parent, weight, similarity}]`.
+    pub async fn topics(&self, options_json: String) -> Result<JsValue, JsValue> {
+        let opts: TopicOptions = args::options(&options_json, "topics(options)").map_err(to_js)?;
+        let topics = with_session(&self.inner, async |s| s.topics(&opts, now()).await).await.map_err(to_js)?;
+        json(&topics).map_err(to_js)
+    }
+
+    /// The context block for a query within `options.maxTokens`. Tokens are counted by
+    /// `count_tokens(text) → number` when given (the chat model's tokenizer), else as UTF-8
+    /// bytes, which no byte-level BPE exceeds. JSON `{text, tokens, memories, topics, tags, items}`.
+    pub async fn context(&self, query_json: String, options_json: String, count_tokens: Option<js_sys::Function>) -> Result<JsValue, JsValue> {
+        let query: String = args::parse(&query_json, "context(query)").map_err(to_js)?;
+        let opts: ContextOptions = args::options(&options_json, "context(options)").map_err(to_js)?;
+        let mut count = |t: &str| -> Result<usize> {
+            match &count_tokens {
+                None => byte_tokens(t),
+                Some(f) => f
+                    .call1(&JsValue::NULL, &JsValue::from_str(t))
+                    .ok()
+                    .and_then(|n| n.as_f64())
+                    .filter(|n| n.is_finite() && *n >= 0.0)
+                    .map(|n| n as usize)
+                    .ok_or_else(|| AttuneError::InvalidArgument("the token counter did not return a count".into())),
+            }
+        };
+        let ctx = with_session(&self.inner, async |s| s.context(&query, &opts, &mut count, now()).await).await.map_err(to_js)?;
+        json(&ctx).map_err(to_js)
+    }
+
     /// Backend, embedder id and size, and this namespace's stored bytes, as JSON.
     pub async fn info(&self) -> Result<JsValue, JsValue> {
         let (ns, model_bytes) = (self.namespace.clone(), self.model_bytes);
@@ -164,6 +219,7 @@ impl AttuneCore {
             json(&Info {
                 namespace: &ns,
                 backend: enc.backend_name(),
+                device: enc.device(),
                 embedder: ModelInfo { id: enc.model_id(), name: enc.model_name(), dim: enc.dim(), bytes: model_bytes },
                 storage: StorageInfo { profile_bytes, cache_bytes },
             })
