@@ -35,10 +35,15 @@ wasm: setup
 	ln -sfn ../models/out www/models
 
 # The npm package and the script-tag build: pkg/ from pkg-template/ (docs: pkg-template/README.md).
+# Two wasm modules: attune_wasm (embeddings, profile, ranking) and attune_chat (the assistant,
+# loaded on the first reply), so pages that never chat never download the chat code.
 pkg: setup
-	$(CARGO) build --profile web --lib --target wasm32-unknown-unknown
+	$(CARGO) build --profile web --lib --target wasm32-unknown-unknown --no-default-features --features web-chat
+	wasm-bindgen --target web --no-typescript --out-name attune_chat --out-dir $(BINDGEN_OUT) $(WEB_WASM)
+	$(CARGO) build --profile web --lib --target wasm32-unknown-unknown --no-default-features --features web-core
 	wasm-bindgen --target web --no-typescript --out-name attune_wasm --out-dir $(BINDGEN_OUT) $(WEB_WASM)
-	npx wasm-opt $(WASM_OPT_FLAGS) $(BINDGEN_OUT)/attune_wasm_bg.wasm -o $(BINDGEN_OUT)/attune_wasm_bg.wasm
+	for m in attune_wasm attune_chat; do \
+	  npx wasm-opt $(WASM_OPT_FLAGS) $(BINDGEN_OUT)/$${m}_bg.wasm -o $(BINDGEN_OUT)/$${m}_bg.wasm || exit 1; done
 	node scripts/build-pkg.mjs --bindgen $(BINDGEN_OUT) --out pkg
 
 # Shipped sizes (JS + wasm: raw, gzip -9, brotli) of pkg/ → bench/out/sizes.json.

@@ -15,9 +15,21 @@ import { checkSource, loadModel } from './models.js';
 
 const DEVICES = ['auto', 'gpu', 'cpu'];
 
-/** An export this build may lack (the wasm Assistant comes with the chat build): looked up by a
- * computed name, so bundlers (webpack's strict export checks, Rollup) do not fail the build. */
-const optionalExport = (name) => wasm[name];
+/** The chat module (attune_chat: the wasm Assistant), imported and instantiated on the first
+ * reply so pages that never chat never download it. */
+let chatReady = null;
+function loadChat() {
+  chatReady ??= import('./attune_chat.js')
+    .then(async (chat) => {
+      await chat.default({ module_or_path: new URL("./attune_chat_bg.wasm", import.meta.url) });
+      return chat;
+    })
+    .catch((e) => {
+      chatReady = null;
+      throw new AttuneError('model_load', `loading the Attune chat module failed: ${e && e.message ? e.message : e}`);
+    });
+  return chatReady;
+}
 
 let wasmReady = null;
 function loadWasm(wasmUrl) {
@@ -137,10 +149,8 @@ export async function openRuntime(rawOptions, progress = () => {}) {
 
   function loadAssistant() {
     if (!options.assistant) throw new AttuneError('invalid_argument', 'open() was given no assistant model ({ assistant: { url, sha256 } })');
-    const Assistant = optionalExport('Assistant');
-    if (typeof Assistant !== 'function') throw new AttuneError('unsupported', 'this build has no assistant');
-    assistant ??= loadModel('assistant', options.assistant, { progress, cache: options.cache })
-      .then((b) => {
+    assistant ??= Promise.all([loadModel('assistant', options.assistant, { progress, cache: options.cache }), loadChat()])
+      .then(([b, { Assistant }]) => {
         progress({ model: 'assistant', phase: 'load', loaded: b.byteLength, total: b.byteLength, fromCache: false });
         return Assistant.load(b, options.assistant.context ? { context: options.assistant.context } : undefined);
       })

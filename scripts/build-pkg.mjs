@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Assembles pkg/ (the npm package and the script-tag build) from pkg-template/ and the
-// wasm-bindgen output (`--target web --out-name attune_wasm`, already wasm-opt'ed):
+// wasm-bindgen outputs (`--target web --out-name attune_wasm` and `attune_chat`, already
+// wasm-opt'ed):
 //   node scripts/build-pkg.mjs --bindgen DIR [--out pkg]
 // attune.js (script tag) is errors.js + proxy.js + script.js in one classic script: the ES
 // module syntax (imports, `export`) is stripped, which is all those three files use.
@@ -24,7 +25,7 @@ const bindgen = path.resolve(arg('bindgen'));
 const out = path.resolve(arg('out', path.join(REPO, 'pkg')));
 
 const MODULES = ['index.js', 'index.d.ts', 'proxy.js', 'errors.js', 'core.js', 'models.js', 'worker.js', 'README.md'];
-const WASM = ['attune_wasm.js', 'attune_wasm_bg.wasm'];
+const WASM = ['attune_wasm.js', 'attune_wasm_bg.wasm', 'attune_chat.js', 'attune_chat_bg.wasm'];
 
 function classic(src, file) {
   const body = src

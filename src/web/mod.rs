@@ -2,20 +2,29 @@
 //! in, calls the platform-free core, and turns every `AttuneError` into a JS `AttuneError`
 //! carrying a stable `code`. Nothing reachable from JS may panic.
 
-mod args;
-mod assistant;
-mod chat_args;
-mod core;
-mod embedder;
 mod error;
-mod profile_view;
-mod reply_stream;
-mod yield_now;
 
-pub use self::core::AttuneCore;
-pub use assistant::Assistant;
-pub use embedder::Embedder;
-pub use reply_stream::ReplyStream;
+#[cfg(feature = "web-core")]
+mod args;
+#[cfg(feature = "web-core")]
+mod core;
+#[cfg(feature = "web-core")]
+mod embedder;
+#[cfg(feature = "web-core")]
+mod profile_view;
+#[cfg(feature = "web-core")]
+pub use self::{core::AttuneCore, embedder::Embedder};
+
+#[cfg(feature = "web-chat")]
+mod assistant;
+#[cfg(feature = "web-chat")]
+mod chat_args;
+#[cfg(feature = "web-chat")]
+mod reply_stream;
+#[cfg(feature = "web-chat")]
+mod yield_now;
+#[cfg(feature = "web-chat")]
+pub use self::{assistant::Assistant, reply_stream::ReplyStream};
 
 use wasm_bindgen::prelude::*;
 
