@@ -110,6 +110,7 @@ impl ReplyStream {
     /// Resolves to `{ value: piece, done: false }`, or `{ value: undefined, done: true }` once
     /// the reply has ended; rejects with an AttuneError if generation fails (the reply then
     /// ends and the assistant stays usable).
+    #[wasm_bindgen(unchecked_return_type = "Promise<IteratorResult<string, undefined>>")]
     pub fn next(&self) -> Promise {
         let state = self.state.clone();
         let previous = state.borrow_mut().tail.take();
@@ -125,14 +126,15 @@ impl ReplyStream {
 
     /// Cancels the reply (finish reason `cancelled` unless it had already ended) and resolves
     /// to `{ value, done: true }`. No token is generated after it.
-    #[wasm_bindgen(js_name = "return")]
-    pub fn return_(&self, value: JsValue) -> Promise {
+    #[wasm_bindgen(js_name = "return", unchecked_return_type = "Promise<IteratorResult<string, undefined>>")]
+    pub fn return_(&self, #[wasm_bindgen(unchecked_optional_param_type = "any")] value: JsValue) -> Promise {
         self.state.borrow_mut().end(Some(finish_name(FinishReason::Cancelled)));
         Promise::resolve(&result(&value, true))
     }
 
     /// `{ finishReason, promptTokens, generatedTokens, droppedMessages }`; `finishReason` is
     /// null while the reply runs (and after an error).
+    #[wasm_bindgen(unchecked_return_type = "ReplyStats")]
     pub fn stats(&self) -> JsValue {
         let s = self.state.borrow();
         let out = Object::new();
