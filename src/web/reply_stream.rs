@@ -156,6 +156,10 @@ impl Drop for ReplyStream {
     }
 }
 
+// The assistant stays borrowed while a piece is made (across the GPU backend's awaits): only
+// this stream can be running on it, since `next()` calls are chained and a second reply is
+// refused as `busy` before it would borrow.
+#[allow(clippy::await_holding_refcell_ref)]
 async fn step(state: &Rc<RefCell<State>>) -> Result<JsValue, JsValue> {
     if state.borrow().ended {
         return Ok(result(&JsValue::UNDEFINED, true));
