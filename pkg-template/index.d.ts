@@ -241,7 +241,7 @@ export interface ReplyOptions extends Signalled {
 }
 
 export interface ReplyStats {
-  finishReason: 'eos' | 'stop' | 'max_tokens' | 'context_full' | 'cancelled' | null;
+  finishReason: 'eos' | 'stop' | 'length' | 'cancelled' | null;
   promptTokens: number;
   generatedTokens: number;
   droppedMessages: number;

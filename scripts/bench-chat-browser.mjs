@@ -80,7 +80,7 @@ async function runEngine(chromium, opts, port, engine) {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: opts.chromium,
     headless: true,
-    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--enable-precise-memory-info'],
   });
   // The browser process is the one started with our user data dir.

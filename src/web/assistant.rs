@@ -14,6 +14,22 @@ use std::rc::Rc;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
+export interface AssistantLoadOptions { context?: number }
+export interface ReplyOptions {
+  maxTokens?: number; temperature?: number; topK?: number; topP?: number;
+  repetitionPenalty?: number; seed?: number; stop?: string[];
+}
+export interface ReplyStats {
+  finishReason: 'stop' | 'length' | 'eos' | 'cancelled' | null;
+  promptTokens: number; generatedTokens: number; droppedMessages: number;
+}
+// Installed on the prototype at run time (see ReplyStream::into_js): `for await` works.
+export interface ReplyStream { [Symbol.asyncIterator](): ReplyStream }
+"#;
+
 /// What an `Assistant` and its streams share.
 pub(super) struct Shared {
     pub core: RefCell<Core>,
@@ -36,7 +52,10 @@ impl Assistant {
     /// smollm2-135m-instruct.q4_1.gguf. `options.context` caps the context in tokens (default:
     /// the decoder's default, never more than the model's). The bytes are copied into
     /// WebAssembly memory once.
-    pub fn load(bytes: &[u8], options: JsValue) -> std::result::Result<Assistant, JsValue> {
+    pub fn load(
+        bytes: &[u8],
+        #[wasm_bindgen(unchecked_optional_param_type = "AssistantLoadOptions")] options: JsValue,
+    ) -> std::result::Result<Assistant, JsValue> {
         let context = chat_args::load_context(&options).map_err(to_js)?;
         let core = Core::load_with_context(Arc::new(bytes.to_vec()), Box::new(CpuBackend::new()), context)
             .map_err(to_js)?;
@@ -75,7 +94,11 @@ impl Assistant {
     /// A reply to `messages` (`[{role, content}]`) through the model's chat template. Oldest
     /// turns are dropped to fit the context (`stats().droppedMessages`).
     #[wasm_bindgen(unchecked_return_type = "ReplyStream")]
-    pub fn reply(&self, messages: JsValue, options: JsValue) -> std::result::Result<JsValue, JsValue> {
+    pub fn reply(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ChatMessage[]")] messages: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ReplyOptions")] options: JsValue,
+    ) -> std::result::Result<JsValue, JsValue> {
         self.start(|core| {
             let messages = chat_args::messages(&messages)?;
             core.start_chat(&messages, &chat_args::reply_options(&options)?)
@@ -84,7 +107,11 @@ impl Assistant {
 
     /// A plain continuation of `text` (no chat template).
     #[wasm_bindgen(unchecked_return_type = "ReplyStream")]
-    pub fn complete(&self, text: JsValue, options: JsValue) -> std::result::Result<JsValue, JsValue> {
+    pub fn complete(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ReplyOptions")] options: JsValue,
+    ) -> std::result::Result<JsValue, JsValue> {
         self.start(|core| {
             let text = text.as_string().ok_or_else(|| AttuneError::InvalidArgument("text must be a string".into()))?;
             core.start_raw(&text, &chat_args::reply_options(&options)?)

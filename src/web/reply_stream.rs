@@ -110,6 +110,7 @@ impl ReplyStream {
     /// Resolves to `{ value: piece, done: false }`, or `{ value: undefined, done: true }` once
     /// the reply has ended; rejects with an AttuneError if generation fails (the reply then
     /// ends and the assistant stays usable).
+    #[wasm_bindgen(unchecked_return_type = "Promise<IteratorResult<string, undefined>>")]
     pub fn next(&self) -> Promise {
         let state = self.state.clone();
         let previous = state.borrow_mut().tail.take();
@@ -125,14 +126,15 @@ impl ReplyStream {
 
     /// Cancels the reply (finish reason `cancelled` unless it had already ended) and resolves
     /// to `{ value, done: true }`. No token is generated after it.
-    #[wasm_bindgen(js_name = "return")]
-    pub fn return_(&self, value: JsValue) -> Promise {
+    #[wasm_bindgen(js_name = "return", unchecked_return_type = "Promise<IteratorResult<string, undefined>>")]
+    pub fn return_(&self, #[wasm_bindgen(unchecked_optional_param_type = "any")] value: JsValue) -> Promise {
         self.state.borrow_mut().end(Some(finish_name(FinishReason::Cancelled)));
         Promise::resolve(&result(&value, true))
     }
 
     /// `{ finishReason, promptTokens, generatedTokens, droppedMessages }`; `finishReason` is
     /// null while the reply runs (and after an error).
+    #[wasm_bindgen(unchecked_return_type = "ReplyStats")]
     pub fn stats(&self) -> JsValue {
         let s = self.state.borrow();
         let out = Object::new();
@@ -154,6 +156,10 @@ impl Drop for ReplyStream {
     }
 }
 
+// The assistant stays borrowed while a piece is made (across the GPU backend's awaits): only
+// this stream can be running on it, since `next()` calls are chained and a second reply is
+// refused as `busy` before it would borrow.
+#[allow(clippy::await_holding_refcell_ref)]
 async fn step(state: &Rc<RefCell<State>>) -> Result<JsValue, JsValue> {
     if state.borrow().ended {
         return Ok(result(&JsValue::UNDEFINED, true));
