@@ -238,3 +238,7 @@ pub fn with_context(messages: &[crate::model::chat_template::ChatMessage], conte
     }
     out
 }
+
+#[cfg(test)]
+#[path = "context_tests.rs"]
+mod tests;

@@ -5,7 +5,7 @@ use super::score::{Parts, Signals};
 use super::types::{Reason, ReasonKind};
 
 /// A liked item is named when the item's cosine to it is at least this.
-pub const SIMILAR_TO_MIN: f32 = 0.5;
+pub const SIMILAR_TO_MIN: f32 = 0.4;
 /// A tag is named when its affinity's tanh is at least this.
 pub const TAG_MIN: f32 = 0.2;
 /// An interest is named (without an item) when its part is at least this.
