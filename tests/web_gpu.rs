@@ -198,7 +198,9 @@ async fn whole_model_on_webgpu_matches_the_cpu_and_the_reference() {
     let e = Embedder::create(MODEL.to_vec(), Some("gpu".into())).await.unwrap();
     assert_eq!(e.backend(), "webgpu");
     assert!(e.adapter().is_some() && e.fallback_reason().is_none());
-    let picks: Vec<usize> = (0..reference.sentences.len()).step_by(6).collect();
+    // Every 12th sentence (short, a 1,612-char text, emoji, Hebrew, code, accents,
+    // spacing and number oddities): SwiftShader runs the GPU slowly on this CPU.
+    let picks: Vec<usize> = (0..reference.sentences.len()).step_by(12).collect();
     let texts: Vec<&str> = picks.iter().map(|&i| reference.sentences[i].as_str()).collect();
     let got = embed(&e, &texts).await;
     assert_eq!(e.backend(), "webgpu", "no fallback happened: {:?}", e.fallback_reason());

@@ -95,7 +95,9 @@ impl GpuContext {
 
     /// "name (backend, device type)" of the adapter, for reports.
     pub fn describe(&self) -> String {
-        format!("{} ({:?}, {:?})", self.info.name, self.info.backend, self.info.device_type)
+        // Browsers do not name their adapters to pages (fingerprinting).
+        let name = if self.info.name.is_empty() { "unnamed adapter" } else { &self.info.name };
+        format!("{name} ({:?}, {:?})", self.info.backend, self.info.device_type)
     }
 
     /// The pending uncaptured error or device loss, if any, as an `AttuneError::Compute`.

@@ -37,6 +37,9 @@ use std::task::{Context, Poll, Waker};
 const SLOT_BITS: u32 = 20;
 const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
 const GEN_MASK: u32 = u32::MAX >> SLOT_BITS;
+/// Waits of wgpu's 60 s each before a readback is declared hung (native only).
+#[cfg(not(target_arch = "wasm32"))]
+const MAX_WAITS: u32 = 10;
 
 
 fn invalid<T>(msg: String) -> Result<T> {
@@ -437,9 +440,15 @@ impl GpuBackend {
                 w.wake();
             }
         });
+        // wgpu gives up a wait after 60 s; a software device (lavapipe on a busy machine) can
+        // take longer over a large pass, so keep waiting, up to a bound.
         #[cfg(not(target_arch = "wasm32"))]
-        if let Err(e) = self.ctx.device.poll(wgpu::PollType::Wait) {
-            return compute(format!("waiting for the GPU: {e}"));
+        for waited in 1.. {
+            match self.ctx.device.poll(wgpu::PollType::Wait) {
+                Ok(_) => break,
+                Err(wgpu::PollError::Timeout) if waited < MAX_WAITS => continue,
+                Err(e) => return compute(format!("waiting for the GPU: {e}")),
+            }
         }
         let mapped = MapFuture { state }.await;
         if let Err(e) = mapped {
@@ -708,6 +717,9 @@ impl Backend for GpuBackend {
                 let a = pos as f64 * f;
                 cs.extend([a.cos() as f32, a.sin() as f32]);
             }
+        }
+        if cs.is_empty() {
+            cs.extend([1.0, 0.0]); // nothing rotates, but a binding of vec2s needs one
         }
         let per_head = half.max(spec.head_dim - 2 * half);
         let items = x.rows * spec.heads * per_head;
