@@ -89,10 +89,25 @@ pub async fn open(choice: DeviceChoice) -> Result<(Box<dyn Backend>, DeviceRepor
             Ok((Box::new(be), report))
         }
         DeviceChoice::Auto => match open_gpu().await {
+            // A GPU emulated on the CPU (lavapipe, SwiftShader) is far slower than the CPU
+            // backend on the same cores: `auto` takes the CPU there (`gpu` still gets it).
+            Ok((be, report)) if is_software(be.context()) => Ok((
+                Box::new(CpuBackend::new()),
+                DeviceReport::cpu(Some(format!(
+                    "the only GPU adapter, {}, emulates a GPU on the CPU; the CPU backend is faster",
+                    report.adapter.as_deref().unwrap_or("unnamed")
+                ))),
+            )),
             Ok((be, report)) => Ok((Box::new(be), report)),
             Err(e) => Ok((Box::new(CpuBackend::new()), DeviceReport::cpu(Some(e.to_string())))),
         },
     }
+}
+
+/// Whether the adapter is a software rasterizer running on the CPU.
+pub fn is_software(ctx: &GpuContext) -> bool {
+    let name = ctx.info.name.to_ascii_lowercase();
+    ctx.info.device_type == wgpu::DeviceType::Cpu || ["llvmpipe", "lavapipe", "swiftshader"].iter().any(|s| name.contains(s))
 }
 
 async fn open_gpu() -> Result<(GpuBackend, DeviceReport)> {
