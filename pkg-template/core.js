@@ -10,24 +10,22 @@
 // Assistant.load(bytes, { context }), reply(messages, options) → async iterator, countTokens(text).
 
 import init, * as wasm from './attune_wasm.js';
+import initChat, { Assistant } from './attune_chat.js';
 import { AttuneError, abortError, toAttuneError } from './errors.js';
 import { checkSource, loadModel } from './models.js';
 
 const DEVICES = ['auto', 'gpu', 'cpu'];
 
-/** The chat module (attune_chat: the wasm Assistant), imported and instantiated on the first
- * reply so pages that never chat never download it. */
+/** The chat module (attune_chat: the wasm Assistant). Its JS glue is imported with the rest
+ * (a dynamic import would make bundlers split the worker into chunks, which Vite's default
+ * worker format refuses); its wasm is fetched and instantiated on the first reply only, so
+ * pages that never chat never download it. */
 let chatReady = null;
 function loadChat() {
-  chatReady ??= import('./attune_chat.js')
-    .then(async (chat) => {
-      await chat.default({ module_or_path: new URL("./attune_chat_bg.wasm", import.meta.url) });
-      return chat;
-    })
-    .catch((e) => {
-      chatReady = null;
-      throw new AttuneError('model_load', `loading the Attune chat module failed: ${e && e.message ? e.message : e}`);
-    });
+  chatReady ??= initChat({ module_or_path: new URL('./attune_chat_bg.wasm', import.meta.url) }).catch((e) => {
+    chatReady = null;
+    throw new AttuneError('model_load', `loading the Attune chat module failed: ${e && e.message ? e.message : e}`);
+  });
   return chatReady;
 }
 
@@ -150,7 +148,7 @@ export async function openRuntime(rawOptions, progress = () => {}) {
   function loadAssistant() {
     if (!options.assistant) throw new AttuneError('invalid_argument', 'open() was given no assistant model ({ assistant: { url, sha256 } })');
     assistant ??= Promise.all([loadModel('assistant', options.assistant, { progress, cache: options.cache }), loadChat()])
-      .then(([b, { Assistant }]) => {
+      .then(([b]) => {
         progress({ model: 'assistant', phase: 'load', loaded: b.byteLength, total: b.byteLength, fromCache: false });
         return Assistant.load(b, options.assistant.context ? { context: options.assistant.context } : undefined);
       })

@@ -20,10 +20,11 @@ for (const f of files) {
   sizes[f] = { raw: b.length, gzip, brotli };
 }
 const sum = (names) => names.reduce((a, f) => ({ raw: a.raw + sizes[f].raw, gzip: a.gzip + sizes[f].gzip, brotli: a.brotli + sizes[f].brotli }), { raw: 0, gzip: 0, brotli: 0 });
-const workerSide = ['worker.js', 'core.js', 'models.js', 'errors.js', 'attune_wasm.js', 'attune_wasm_bg.wasm'];
+const workerSide = ['worker.js', 'core.js', 'models.js', 'errors.js', 'attune_wasm.js', 'attune_chat.js', 'attune_wasm_bg.wasm'];
 const npm = sum(['index.js', 'proxy.js', ...workerSide]);
 const scriptTag = sum(['attune.js', ...workerSide]);
-// The chat module: fetched on the first assistant.reply only.
-const chat = sum(['attune_chat.js', 'attune_chat_bg.wasm']);
+// The chat module's wasm: fetched on the first assistant.reply only (its JS glue is imported
+// with the rest).
+const chat = sum(['attune_chat_bg.wasm']);
 const LIMIT = 1_000_000; // the 1 MB, read strictly
 console.log(JSON.stringify({ files: sizes, npm, scriptTag, chatOnFirstReply: chat, targetGzip: LIMIT, withinTarget: Math.max(npm.gzip, scriptTag.gzip) <= LIMIT }, null, 2));
