@@ -102,7 +102,10 @@ export async function openRuntime(rawOptions, progress = () => {}) {
   let closed = false;
   let queue = Promise.resolve();
   let assistant = null; // Promise<Assistant>, made on the first reply
-  let replyRunning = false;
+  // Replies run one after another, like calls: a reply asked for while another is still
+  // streaming (or still winding down after a cancel, which reaches the worker as a message)
+  // starts when that one has finished.
+  let replyTail = Promise.resolve();
 
   const need = (name) => {
     if (typeof core[name] !== 'function') throw new AttuneError('unsupported', `${name} is not available in this build`);
@@ -174,8 +177,10 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     async *reply(messages, opts) {
       if (closed) throw new AttuneError('closed', 'this Attune instance is closed');
       const a = await loadAssistant();
-      if (replyRunning) throw new AttuneError('busy', 'another reply is still streaming; finish or abort it first');
-      replyRunning = true;
+      const previous = replyTail;
+      let finished;
+      replyTail = new Promise((resolve) => { finished = resolve; });
+      await previous;
       let stream;
       try {
         const { useContext = true, contextOptions, ...sampling } = plainOptions(opts) ?? {};
@@ -193,8 +198,11 @@ export async function openRuntime(rawOptions, progress = () => {}) {
       } catch (e) {
         throw toAttuneError(e);
       } finally {
-        replyRunning = false;
-        if (stream) await stream.return?.();
+        try {
+          if (stream) await stream.return?.();
+        } finally {
+          finished();
+        }
       }
     },
 

@@ -390,7 +390,7 @@ async function chatChecks(page) {
     const r = { beforeReply: assistantEvents() };
     r.first = await t.code(async () => { for await (const _ of a.assistant.reply(user('Say hello.'), { maxTokens: 2 })) { /* drain */ } });
     r.afterFirst = assistantEvents();
-    {
+    try {
       const s = a.assistant.reply(user('Name three colors.'), { maxTokens: 16, seed: 1 });
       r.pieces = [];
       for await (const p of s) r.pieces.push(p);
@@ -406,11 +406,14 @@ async function chatChecks(page) {
       r.breakStats = s2.stats();
       r.badOptions = await t.code(async () => { for await (const _ of a.assistant.reply(user('x'), { temperature: NaN })) { /* drain */ } });
       r.again = await t.code(async () => { for await (const _ of a.assistant.reply(user('Hi'), { maxTokens: 2 })) { /* drain */ } });
+    } catch (e) {
+      r.error = `${e.code}: ${e.message}`;
     }
     a.close();
     return r;
   });
   ok(chat.beforeReply === 0, 'assistant: the chat model is not loaded before the first reply');
+  ok(!chat.error, `assistant: no unexpected error (${chat.error})`);
   ok(chat.first === 'ok' && chat.afterFirst > 0, `assistant: loaded on the first reply (${chat.first})`);
   ok(chat.pieces.length > 1 && chat.stats.generatedTokens > 0, `reply streams ${chat.pieces.length} pieces: ${JSON.stringify(chat.pieces.join(''))}`);
   ok(chat.abort === 'aborted' && chat.abortPieces <= 4, `reply aborted by its signal after ${chat.abortPieces} pieces`);
