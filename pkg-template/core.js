@@ -107,9 +107,6 @@ export async function openRuntime(rawOptions, progress = () => {}) {
   // starts when that one has finished.
   let replyTail = Promise.resolve();
 
-  const need = (name) => {
-    if (typeof core[name] !== 'function') throw new AttuneError('unsupported', `${name} is not available in this build`);
-  };
   const json = async (p) => JSON.parse(await p);
 
   const methods = {
@@ -121,15 +118,15 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     import: (data) => core.import(typeof data === 'string' ? data : toJson(data, 'import(data)')),
     clear: () => core.clear(),
     embed: (texts) => core.embed(toJson(texts, 'embed(texts)')),
-    rank: (items, opts) => (need('rank'), json(core.rank(toJson(items, 'rank(items)'), toJson(plainOptions(opts), 'rank(options)')))),
-    similar: (query, items, opts) => (need('similar'),
-      json(core.similar(toJson(query, 'similar(query)'), toJson(items, 'similar(items)'), toJson(plainOptions(opts), 'similar(options)')))),
-    topics: (opts) => (need('topics'), json(core.topics(toJson(plainOptions(opts), 'topics(options)')))),
+    rank: (items, opts) => json(core.rank(toJson(items, 'rank(items)'), toJson(plainOptions(opts), 'rank(options)'))),
+    similar: (query, items, opts) =>
+      json(core.similar(toJson(query, 'similar(query)'), toJson(items, 'similar(items)'), toJson(plainOptions(opts), 'similar(options)'))),
+    topics: (opts) => json(core.topics(toJson(plainOptions(opts), 'topics(options)'))),
     context: async (query, opts) => {
       // Counted by the chat model's tokenizer once it is loaded, else as UTF-8 bytes (a bound
       // no byte-level BPE exceeds).
       const a = assistant && (await assistant.catch(() => null));
-      const count = a && typeof a.countTokens === 'function' ? (t) => a.countTokens(t) : undefined;
+      const count = a ? (t) => a.countTokens(t) : undefined;
       return json(core.context(toJson(query, 'context(query)'), toJson(plainOptions(opts), 'context(options)'), count));
     },
     info: async () => {
