@@ -104,6 +104,12 @@ pub async fn open(choice: DeviceChoice) -> Result<(Box<dyn Backend>, DeviceRepor
     }
 }
 
+/// The backend a model moves to when its GPU fails (device lost, failed allocation): the CPU
+/// reference backend. Models call this instead of naming a backend.
+pub fn fallback_backend() -> Box<dyn Backend> {
+    Box::new(CpuBackend::new())
+}
+
 /// Whether the adapter is a software rasterizer running on the CPU.
 pub fn is_software(ctx: &GpuContext) -> bool {
     let name = ctx.info.name.to_ascii_lowercase();

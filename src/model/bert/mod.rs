@@ -8,7 +8,6 @@ mod weights;
 pub use config::BertConfig;
 pub use forward::PackedBatch;
 
-use crate::compute::cpu::CpuBackend;
 use crate::compute::device::{self, DeviceChoice, DeviceReport};
 use crate::compute::{Backend, SharedBytes};
 use crate::error::{AttuneError, Result};
@@ -53,7 +52,7 @@ impl Encoder {
                 if choice == DeviceChoice::Gpu {
                     return Err(AttuneError::GpuUnavailable(e.to_string()));
                 }
-                Self::load_with_report(bytes, Box::new(CpuBackend::new()), device.fell_back(&e))
+                Self::load_with_report(bytes, device::fallback_backend(), device.fell_back(&e))
             }
             r => r,
         }
@@ -153,7 +152,7 @@ impl Encoder {
     /// Registers the weights again on a CPU backend (from the same file bytes) and drops the
     /// GPU backend.
     fn move_to_cpu(&mut self, cause: &AttuneError) -> Result<()> {
-        let mut cpu: Box<dyn Backend> = Box::new(CpuBackend::new());
+        let mut cpu = device::fallback_backend();
         let file = GgufFile::parse(&self.bytes)?;
         self.weights = BertWeights::register(&file, &self.bytes, &self.config, cpu.as_mut())?;
         self.backend = cpu;
