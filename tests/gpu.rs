@@ -311,3 +311,98 @@ fn smollm2_decoder_on_the_gpu_matches_the_cpu() {
     assert_eq!(equal, compared);
     assert_eq!(gpu.tokens(), cpu.tokens());
 }
+
+/// The chat model's device choice: `gpu` runs it on the adapter, `auto` on lavapipe takes the
+/// faster CPU backend and says why (a hardware adapter: the GPU), `cpu` the CPU with no reason.
+#[test]
+fn the_assistant_loads_on_the_device_asked_for() {
+    use attune::assistant::Assistant;
+    use attune::compute::device::{self, DeviceChoice};
+    let Some(ctx) = context() else { return };
+    let bytes = Arc::new(model_bytes("smollm2-135m-instruct.q4_1.gguf"));
+    let load =
+        |choice| pollster::block_on(Assistant::load_on(bytes.clone(), choice, Some(64))).unwrap();
+    let gpu = load(DeviceChoice::Gpu);
+    assert_eq!(
+        (
+            gpu.device().backend,
+            gpu.device().fallback_reason.as_deref()
+        ),
+        ("webgpu", None)
+    );
+    assert!(gpu.device().adapter.is_some());
+    drop(gpu);
+    let auto = load(DeviceChoice::Auto);
+    println!("auto: {}", auto.device());
+    if device::is_software(&ctx) {
+        assert_eq!(auto.device().backend, "cpu");
+        assert!(auto
+            .device()
+            .fallback_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("emulates a GPU")));
+    } else {
+        assert_eq!(auto.device().backend, "webgpu");
+    }
+    let cpu = load(DeviceChoice::Cpu);
+    assert_eq!(
+        (
+            cpu.device().backend,
+            cpu.device().fallback_reason.as_deref()
+        ),
+        ("cpu", None)
+    );
+}
+
+/// The device is lost in the middle of a reply: the reply still ends normally (all its tokens),
+/// the decoder moves to the CPU, rebuilds its caches from the whole sequence, and continues
+/// exactly as the CPU backend continues that sequence.
+#[test]
+fn a_reply_survives_a_lost_device_mid_generation() {
+    use attune::assistant::{Assistant, FinishReason, ReplyOptions};
+    let Some(ctx) = context() else { return };
+    let bytes = Arc::new(model_bytes("smollm2-135m-instruct.q4_1.gguf"));
+    let mut a = Assistant::load_with_context(
+        bytes.clone(),
+        Box::new(GpuBackend::with_context(ctx.clone())),
+        Some(64),
+    )
+    .unwrap();
+    let opts = ReplyOptions {
+        max_tokens: 6,
+        ..Default::default()
+    };
+    let mut g = a.start_raw("The capital of France is", &opts).unwrap();
+    let mut text = String::new();
+    while g.tokens().len() < 2 {
+        text.push_str(
+            &pollster::block_on(a.next_piece(&mut g))
+                .unwrap()
+                .expect("a piece"),
+        );
+    }
+    assert_eq!(a.device().backend, "webgpu");
+    let (before, prompt) = (
+        g.tokens().to_vec(),
+        a.raw_prompt("The capital of France is").unwrap(),
+    );
+    ctx.device.destroy();
+    while let Some(p) = pollster::block_on(a.next_piece(&mut g)).unwrap() {
+        text.push_str(&p);
+    }
+    println!("after destroy(): {} — {text:?}", a.device());
+    assert_eq!(g.finish_reason(), Some(FinishReason::MaxTokens));
+    assert_eq!(g.tokens().len(), 6);
+    assert_eq!(a.device().backend, "cpu");
+    let reason = a.device().fallback_reason.clone().unwrap();
+    assert!(
+        reason.contains("GPU") && reason.contains("lost"),
+        "{reason}"
+    );
+    // The rest is the CPU backend's greedy continuation of prompt + the GPU's tokens.
+    let mut cpu =
+        Assistant::load_with_context(bytes, Box::new(CpuBackend::new()), Some(64)).unwrap();
+    let history: Vec<u32> = prompt.iter().chain(&before).copied().collect();
+    let rest = pollster::block_on(cpu.greedy_ids(&history, 6 - before.len())).unwrap();
+    assert_eq!(&g.tokens()[before.len()..], &rest[..]);
+}

@@ -16,6 +16,7 @@
 //! with `input_too_large`; a raw prompt that does not fit is refused the same way. A reply
 //! stops when the context is full (`FinishReason::ContextFull`).
 
+use crate::compute::device::{DeviceChoice, DeviceReport};
 use crate::compute::{Backend, SharedBytes};
 use crate::error::{AttuneError, Result};
 use crate::model::bpe_tokenizer::{BpeTokenizer, DetokenizeStream};
@@ -166,22 +167,25 @@ impl Assistant {
     /// As [`load`](Self::load) with a context of `context` tokens (capped by the model's).
     pub fn load_with_context(bytes: SharedBytes, backend: Box<dyn Backend>, context: Option<usize>) -> Result<Self> {
         let file = GgufFile::parse(&bytes)?;
-        let tokenizer = BpeTokenizer::from_gguf(&file)?;
-        let template = match ChatTemplate::from_gguf(&file) {
-            Ok(t) => Some(t),
-            Err(AttuneError::ModelUnsupported(_)) => None, // no template: raw mode only
-            Err(e) => return Err(e),
-        };
-        let decoder = Decoder::from_gguf(&file, &bytes, backend, context)?;
-        if tokenizer.vocab_size() > decoder.config().vocab {
-            return Err(AttuneError::ModelFormat(format!(
-                "the tokenizer has {} tokens, the model's embedding {}",
-                tokenizer.vocab_size(),
-                decoder.config().vocab
-            )));
-        }
-        let name = file.str("general.name").unwrap_or("llama").to_string();
-        Ok(Assistant { decoder, tokenizer, template, name })
+        let parts = Parts::read(&file)?;
+        parts.join(Decoder::from_gguf(&file, &bytes, backend, context)?)
+    }
+
+    /// Loads onto the device `choice` asks for (see [`crate::compute::device`]): the chosen
+    /// backend and the reason for any fallback are in [`device`](Self::device).
+    pub async fn load_on(
+        bytes: SharedBytes,
+        choice: DeviceChoice,
+        context: Option<usize>,
+    ) -> Result<Self> {
+        let file = GgufFile::parse(&bytes)?;
+        let parts = Parts::read(&file)?;
+        parts.join(Decoder::from_gguf_on(&file, &bytes, choice, context).await?)
+    }
+
+    /// The backend in use and why (kept current if a GPU failure moves the model to the CPU).
+    pub fn device(&self) -> &DeviceReport {
+        self.decoder.device()
     }
 
     pub fn model_name(&self) -> &str {
@@ -435,6 +439,46 @@ impl Assistant {
     /// The decoder's logits after `ids` (tests).
     pub async fn logits(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
         self.decoder.feed(ids).await
+    }
+}
+
+/// What an [`Assistant`] reads from the file besides the decoder.
+struct Parts {
+    tokenizer: BpeTokenizer,
+    template: Option<ChatTemplate>,
+    name: String,
+}
+
+impl Parts {
+    fn read(file: &GgufFile<'_>) -> Result<Self> {
+        let tokenizer = BpeTokenizer::from_gguf(file)?;
+        let template = match ChatTemplate::from_gguf(file) {
+            Ok(t) => Some(t),
+            Err(AttuneError::ModelUnsupported(_)) => None, // no template: raw mode only
+            Err(e) => return Err(e),
+        };
+        let name = file.str("general.name").unwrap_or("llama").to_string();
+        Ok(Parts {
+            tokenizer,
+            template,
+            name,
+        })
+    }
+
+    fn join(self, decoder: Decoder) -> Result<Assistant> {
+        if self.tokenizer.vocab_size() > decoder.config().vocab {
+            return Err(AttuneError::ModelFormat(format!(
+                "the tokenizer has {} tokens, the model's embedding {}",
+                self.tokenizer.vocab_size(),
+                decoder.config().vocab
+            )));
+        }
+        Ok(Assistant {
+            decoder,
+            tokenizer: self.tokenizer,
+            template: self.template,
+            name: self.name,
+        })
     }
 }
 

@@ -104,6 +104,27 @@ pub async fn open(choice: DeviceChoice) -> Result<(Box<dyn Backend>, DeviceRepor
     }
 }
 
+/// Opens the backend `choice` asks for and builds a model on it with `load` (given the backend
+/// and its report). Under `auto`, a GPU that cannot hold the model (a failed allocation, a
+/// limit: `compute` errors) leaves the model on the CPU with the reason in its report; under
+/// `gpu` that is `gpu_unavailable`.
+pub async fn load_on<T>(
+    choice: DeviceChoice,
+    mut load: impl FnMut(Box<dyn Backend>, DeviceReport) -> Result<T>,
+) -> Result<T> {
+    let (backend, report) = open(choice).await?;
+    let on_gpu = report.backend != "cpu";
+    match load(backend, report.clone()) {
+        Err(e @ AttuneError::Compute(_)) if on_gpu => {
+            if choice == DeviceChoice::Gpu {
+                return Err(AttuneError::GpuUnavailable(e.to_string()));
+            }
+            load(fallback_backend(), report.fell_back(&e))
+        }
+        r => r,
+    }
+}
+
 /// The backend a model moves to when its GPU fails (device lost, failed allocation): the CPU
 /// reference backend. Models call this instead of naming a backend.
 pub fn fallback_backend() -> Box<dyn Backend> {

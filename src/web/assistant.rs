@@ -8,6 +8,7 @@ use super::error::to_js;
 use super::reply_stream::ReplyStream;
 use crate::assistant::{Assistant as Core, Generation};
 use crate::compute::cpu::CpuBackend;
+use crate::compute::device::DeviceReport;
 use crate::error::{AttuneError, Result};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -18,6 +19,7 @@ use wasm_bindgen::prelude::*;
 const TS_TYPES: &str = r#"
 export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
 export interface AssistantLoadOptions { context?: number }
+export interface AssistantCreateOptions { context?: number; device?: 'auto' | 'gpu' | 'cpu' }
 export interface ReplyOptions {
   maxTokens?: number; temperature?: number; topK?: number; topP?: number;
   repetitionPenalty?: number; seed?: number; stop?: string[];
@@ -43,7 +45,8 @@ pub struct Assistant {
     // Fixed at load, so the getters never wait for a running generation.
     model_name: String,
     context: usize,
-    backend: String,
+    /// The device at load; the getters read the current one when no generation holds the core.
+    device: DeviceReport,
 }
 
 #[wasm_bindgen]
@@ -56,15 +59,30 @@ impl Assistant {
         bytes: &[u8],
         #[wasm_bindgen(unchecked_optional_param_type = "AssistantLoadOptions")] options: JsValue,
     ) -> std::result::Result<Assistant, JsValue> {
-        let context = chat_args::load_context(&options).map_err(to_js)?;
-        let core = Core::load_with_context(Arc::new(bytes.to_vec()), Box::new(CpuBackend::new()), context)
+        let (context, _) = chat_args::load_options(&options, false).map_err(to_js)?;
+        let core = Core::load_with_context(
+            Arc::new(bytes.to_vec()),
+            Box::new(CpuBackend::new()),
+            context,
+        )
+        .map_err(to_js)?;
+        Ok(Self::new(core))
+    }
+
+    /// Loads onto `options.device`: `"auto"` (the default: WebGPU if the browser gives an
+    /// adapter that passes a self-test and is not a software rasterizer, else the CPU), `"gpu"`
+    /// (WebGPU or an AttuneError with code `gpu_unavailable`) or `"cpu"`; `options.context` as
+    /// in `load`. `backend`, `adapter` and `fallbackReason` say what was chosen and why. Should
+    /// the GPU fail later (device lost), replies go on, on the CPU.
+    pub async fn create(
+        bytes: Vec<u8>,
+        #[wasm_bindgen(unchecked_optional_param_type = "AssistantCreateOptions")] options: JsValue,
+    ) -> std::result::Result<Assistant, JsValue> {
+        let (context, device) = chat_args::load_options(&options, true).map_err(to_js)?;
+        let core = Core::load_on(Arc::new(bytes), device, context)
+            .await
             .map_err(to_js)?;
-        Ok(Assistant {
-            model_name: core.model_name().to_string(),
-            context: core.context(),
-            backend: core.decoder().backend_name().to_string(),
-            shared: Rc::new(Shared { core: RefCell::new(core), active: Cell::new(false) }),
-        })
+        Ok(Self::new(core))
     }
 
     #[wasm_bindgen(getter, js_name = modelName)]
@@ -81,7 +99,20 @@ impl Assistant {
     /// Name of the compute backend in use ("cpu" or "webgpu").
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
-        self.backend.clone()
+        self.device().backend.to_string()
+    }
+
+    /// The WebGPU adapter in use ("name (backend, type)"), undefined on the CPU.
+    #[wasm_bindgen(getter)]
+    pub fn adapter(&self) -> Option<String> {
+        self.device().adapter
+    }
+
+    /// Why the model is not on the GPU (WebGPU missing or failing under `"auto"`, or a GPU
+    /// failure during a reply); undefined when no fallback happened.
+    #[wasm_bindgen(getter, js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.device().fallback_reason
     }
 
     /// Tokens of `text` by the model's tokenizer, as plain text (what a context block costs).
@@ -120,6 +151,27 @@ impl Assistant {
 }
 
 impl Assistant {
+    fn new(core: Core) -> Self {
+        Assistant {
+            model_name: core.model_name().to_string(),
+            context: core.context(),
+            device: core.device().clone(),
+            shared: Rc::new(Shared {
+                core: RefCell::new(core),
+                active: Cell::new(false),
+            }),
+        }
+    }
+
+    /// The current device, or the one at load while a generation holds the core.
+    fn device(&self) -> DeviceReport {
+        self.shared
+            .core
+            .try_borrow()
+            .map(|c| c.device().clone())
+            .unwrap_or_else(|_| self.device.clone())
+    }
+
     fn start(&self, begin: impl FnOnce(&Core) -> Result<Generation>) -> std::result::Result<JsValue, JsValue> {
         let busy = || to_js(AttuneError::Busy("the assistant is still streaming another reply".into()));
         if self.shared.active.get() {

@@ -3,6 +3,7 @@
 //! would otherwise be silently ignored).
 
 use crate::assistant::ReplyOptions;
+use crate::compute::device::DeviceChoice;
 use crate::error::{AttuneError, Result};
 use crate::model::chat_template::ChatMessage;
 use js_sys::{Array, Object, Reflect};
@@ -50,21 +51,46 @@ fn count(v: &JsValue, name: &str, max: f64) -> Result<u64> {
     Ok(x as u64)
 }
 
-/// `{ context?: number }` of `Assistant.load`: the context in tokens, if given.
-pub fn load_context(options: &JsValue) -> Result<Option<usize>> {
-    let Some(obj) = object(options, "options")? else { return Ok(None) };
+/// `{ context?: number, device?: 'auto' | 'gpu' | 'cpu' }` of `Assistant.create` (`load` takes
+/// no device: it is the CPU): the context in tokens, if given, and the device (default `auto`).
+pub fn load_options(
+    options: &JsValue,
+    device_allowed: bool,
+) -> Result<(Option<usize>, DeviceChoice)> {
+    let Some(obj) = object(options, "options")? else {
+        return Ok((None, DeviceChoice::Auto));
+    };
+    let known: &[&str] = if device_allowed {
+        &["context", "device"]
+    } else {
+        &["context"]
+    };
     for key in Object::keys(obj).iter() {
-        if key.as_string().as_deref() != Some("context") {
-            return Err(bad(format!("unknown load option {:?}", key.as_string().unwrap_or_default())));
+        let key = key.as_string().unwrap_or_default();
+        if !known.contains(&key.as_str()) {
+            let hint = if key == "device" {
+                " (Assistant.load runs on the CPU; Assistant.create takes a device)"
+            } else {
+                ""
+            };
+            return Err(bad(format!("unknown load option {key:?}{hint}")));
         }
     }
-    match field(obj, "context")? {
-        None => Ok(None),
+    let context = match field(obj, "context")? {
+        None => None,
         Some(v) => match count(&v, "context", 1_048_576.0)? {
-            0 => Err(bad("context must be at least 1")),
-            n => Ok(Some(n as usize)),
+            0 => return Err(bad("context must be at least 1")),
+            n => Some(n as usize),
         },
-    }
+    };
+    let device = match field(obj, "device")? {
+        None => DeviceChoice::Auto,
+        Some(v) => v
+            .as_string()
+            .ok_or_else(|| bad("device must be a string: auto, gpu or cpu"))?
+            .parse()?,
+    };
+    Ok((context, device))
 }
 
 /// `ReplyOptions` from the JS object (defaults for what it leaves out).

@@ -46,16 +46,10 @@ impl Encoder {
     /// Loads onto the device `choice` asks for ([`device::open`]). Under `auto`, a GPU that
     /// cannot hold the weights (allocation failure, limits) leaves the model on the CPU.
     pub async fn load_on(bytes: SharedBytes, choice: DeviceChoice) -> Result<Self> {
-        let (backend, device) = device::open(choice).await?;
-        match Self::load_with_report(bytes.clone(), backend, device.clone()) {
-            Err(e @ AttuneError::Compute(_)) if device.backend != "cpu" => {
-                if choice == DeviceChoice::Gpu {
-                    return Err(AttuneError::GpuUnavailable(e.to_string()));
-                }
-                Self::load_with_report(bytes, device::fallback_backend(), device.fell_back(&e))
-            }
-            r => r,
-        }
+        device::load_on(choice, |backend, report| {
+            Self::load_with_report(bytes.clone(), backend, report)
+        })
+        .await
     }
 
     fn load_with_report(bytes: SharedBytes, mut backend: Box<dyn Backend>, device: DeviceReport) -> Result<Self> {

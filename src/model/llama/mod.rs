@@ -5,6 +5,10 @@
 //! longest common prefix with what is already cached (a chat's earlier turns are not
 //! recomputed) and running only the rest, in passes of at most [`MAX_PASS_TOKENS`]; it returns
 //! the logits after the last id. Only those logits are read back.
+//!
+//! On a GPU, a failure during a pass (lost device, failed allocation) moves the decoder to the
+//! CPU for good: the weights are registered again from the same bytes, the caches are rebuilt
+//! by running the whole sequence again, and the call still returns its logits.
 
 mod config;
 mod forward;
@@ -12,6 +16,7 @@ mod weights;
 
 pub use config::LlamaConfig;
 
+use crate::compute::device::{self, DeviceChoice, DeviceReport};
 use crate::compute::{Backend, KvCache, SharedBytes};
 use crate::error::{AttuneError, Result};
 use crate::model::gguf::GgufFile;
@@ -32,6 +37,10 @@ pub struct Decoder {
     /// The ids whose keys and values the caches hold, in order.
     tokens: Vec<u32>,
     context: usize,
+    /// What the backend is and why (kept current when a GPU failure moves the model to the CPU).
+    device: DeviceReport,
+    /// The file, kept (shared, not copied) to register the weights again on the CPU.
+    bytes: SharedBytes,
 }
 
 impl Decoder {
@@ -46,7 +55,32 @@ impl Decoder {
     pub fn from_gguf(
         file: &GgufFile<'_>,
         bytes: &SharedBytes,
+        backend: Box<dyn Backend>,
+        context: Option<usize>,
+    ) -> Result<Self> {
+        let report = DeviceReport::of(backend.as_ref());
+        Self::with_report(file, bytes, backend, report, context)
+    }
+
+    /// As [`from_gguf`](Self::from_gguf), onto the device `choice` asks for
+    /// ([`device::load_on`]: under `auto`, a GPU that cannot hold the model leaves it on the CPU).
+    pub async fn from_gguf_on(
+        file: &GgufFile<'_>,
+        bytes: &SharedBytes,
+        choice: DeviceChoice,
+        context: Option<usize>,
+    ) -> Result<Self> {
+        device::load_on(choice, |backend, report| {
+            Self::with_report(file, bytes, backend, report, context)
+        })
+        .await
+    }
+
+    fn with_report(
+        file: &GgufFile<'_>,
+        bytes: &SharedBytes,
         mut backend: Box<dyn Backend>,
+        device: DeviceReport,
         context: Option<usize>,
     ) -> Result<Self> {
         let config = LlamaConfig::from_gguf(file)?;
@@ -55,10 +89,17 @@ impl Decoder {
             return Err(AttuneError::InvalidArgument("context must be at least one token".into()));
         }
         let weights = LlamaWeights::register(file, bytes, &config, backend.as_mut())?;
-        let caches = (0..config.layers)
-            .map(|_| Ok((backend.kv_cache(context, config.kv_width())?, backend.kv_cache(context, config.kv_width())?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Decoder { config, weights, backend, caches, tokens: Vec::new(), context })
+        let caches = new_caches(backend.as_mut(), &config, context)?;
+        Ok(Decoder {
+            config,
+            weights,
+            backend,
+            caches,
+            tokens: Vec::new(),
+            context,
+            device,
+            bytes: bytes.clone(),
+        })
     }
 
     pub fn config(&self) -> &LlamaConfig {
@@ -77,6 +118,16 @@ impl Decoder {
 
     pub fn backend_name(&self) -> &'static str {
         self.backend.name()
+    }
+
+    /// The backend in use and the reason for any fallback to the CPU.
+    pub fn device(&self) -> &DeviceReport {
+        &self.device
+    }
+
+    /// The GPU backend's work counters (`None` on the CPU), for benchmarks.
+    pub fn gpu_stats(&self) -> Option<crate::compute::gpu::GpuStats> {
+        self.backend.gpu_stats()
     }
 
     /// Whether the output head is the token embedding (no `output.weight` in the file).
@@ -105,7 +156,23 @@ impl Decoder {
         if let Some(&bad) = ids.iter().find(|&&id| id as usize >= self.config.vocab) {
             return Err(AttuneError::InvalidArgument(format!("token id {bad} is outside the vocabulary")));
         }
-        let common = self.tokens.iter().zip(ids).take_while(|(a, b)| a == b).count();
+        match self.feed_cached(ids).await {
+            Err(e @ AttuneError::Compute(_)) if self.backend.name() != "cpu" => {
+                self.move_to_cpu(&e)?;
+                self.feed_cached(ids).await
+            }
+            r => r,
+        }
+    }
+
+    /// [`feed`](Self::feed) on the current backend, from the longest prefix already cached.
+    async fn feed_cached(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
+        let common = self
+            .tokens
+            .iter()
+            .zip(ids)
+            .take_while(|(a, b)| a == b)
+            .count();
         let mut start = common.min(ids.len() - 1);
         self.tokens.truncate(start);
         loop {
@@ -142,11 +209,47 @@ impl Decoder {
     }
 }
 
-impl Drop for Decoder {
-    fn drop(&mut self) {
+impl Decoder {
+    /// Registers the weights again on a CPU backend (from the same file bytes) with empty
+    /// caches, and drops the GPU backend; the next pass runs the whole sequence.
+    fn move_to_cpu(&mut self, cause: &AttuneError) -> Result<()> {
+        let mut cpu = device::fallback_backend();
+        let file = GgufFile::parse(&self.bytes)?;
+        let weights = LlamaWeights::register(&file, &self.bytes, &self.config, cpu.as_mut())?;
+        let caches = new_caches(cpu.as_mut(), &self.config, self.context)?;
+        self.free_caches();
+        (self.weights, self.caches, self.backend) = (weights, caches, cpu);
+        self.tokens.clear();
+        self.device = self.device.fell_back(cause);
+        Ok(())
+    }
+
+    fn free_caches(&mut self) {
         for &(k, v) in &self.caches {
             self.backend.free_cache(k);
             self.backend.free_cache(v);
         }
+    }
+}
+
+/// One key and one value cache of `context` rows per layer.
+fn new_caches(
+    be: &mut dyn Backend,
+    cfg: &LlamaConfig,
+    context: usize,
+) -> Result<Vec<(KvCache, KvCache)>> {
+    (0..cfg.layers)
+        .map(|_| {
+            Ok((
+                be.kv_cache(context, cfg.kv_width())?,
+                be.kv_cache(context, cfg.kv_width())?,
+            ))
+        })
+        .collect()
+}
+
+impl Drop for Decoder {
+    fn drop(&mut self) {
+        self.free_caches();
     }
 }

@@ -4,6 +4,7 @@
 use super::{optional, positionals, read_file, required};
 use attune::assistant::{Assistant, ReplyOptions};
 use attune::compute::cpu::CpuBackend;
+use attune::compute::device::DeviceChoice;
 use attune::model::chat_template::ChatMessage;
 use attune::model::sampler::SamplerOptions;
 use attune::{AttuneError, Result};
@@ -14,8 +15,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-fn load(model: &PathBuf) -> Result<Assistant> {
-    Assistant::load(Arc::new(read_file(model)?), Box::new(CpuBackend::new()))
+/// Loads the chat model onto `device`; says on stderr what it runs on.
+fn load(model: &PathBuf, device: DeviceChoice) -> Result<Assistant> {
+    let a = pollster::block_on(Assistant::load_on(
+        Arc::new(read_file(model)?),
+        device,
+        None,
+    ))?;
+    eprintln!("attune: device: {}", a.device());
+    Ok(a)
 }
 
 pub fn run(mut args: Arguments) -> Result<()> {
@@ -31,6 +39,7 @@ pub fn run(mut args: Arguments) -> Result<()> {
         .values_from_str("--stop")
         .map_err(|e| AttuneError::InvalidArgument(format!("--stop: {e}")))?;
     let raw = args.contains("--raw");
+    let device: DeviceChoice = optional(&mut args, "--device")?.unwrap_or_default();
     let prompt = positionals(args)?.join(" ");
     if prompt.is_empty() {
         return Err(AttuneError::InvalidArgument("chat needs a PROMPT".into()));
@@ -44,7 +53,8 @@ pub fn run(mut args: Arguments) -> Result<()> {
         stop,
         ..Default::default()
     };
-    let mut assistant = load(&model)?;
+    let mut assistant = load(&model, device)?;
+    let before = assistant.device().clone();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut write_err = None;
@@ -66,6 +76,9 @@ pub fn run(mut args: Arguments) -> Result<()> {
     if let Some(e) = write_err {
         return Err(e.into());
     }
+    if *assistant.device() != before {
+        eprintln!("attune: device: {}", assistant.device()); // the GPU failed mid-reply
+    }
     let mut out = std::io::stdout().lock();
     out.write_all(b"\n")?;
     Ok(())
@@ -76,8 +89,9 @@ pub fn bench(mut args: Arguments) -> Result<()> {
     let model: PathBuf = required(&mut args, "--model")?;
     let tokens: usize = optional(&mut args, "--tokens")?.unwrap_or(128);
     let repeats: usize = optional(&mut args, "--repeats")?.unwrap_or(3).max(1);
+    let device: DeviceChoice = optional(&mut args, "--device")?.unwrap_or(DeviceChoice::Cpu);
     positionals(args)?;
-    let mut a = load(&model)?;
+    let mut a = load(&model, device)?;
     let messages = [ChatMessage::user(
         "Write a detailed story about a lighthouse keeper who finds a message in a bottle, \
          and describe the sea, the weather and the town in the morning, at noon and at night.",
@@ -103,10 +117,31 @@ pub fn bench(mut args: Arguments) -> Result<()> {
         generated = tokens;
         best_decode = best_decode.max(tokens as f64 / t.elapsed().as_secs_f64());
     }
+    // Work of one decode step on a GPU: submissions, dispatches and readbacks.
+    let per_token = match a.decoder().gpu_stats() {
+        Some(before) => {
+            let mut ids = prompt.clone();
+            ids.push(attune::model::sampler::argmax(&pollster::block_on(
+                a.logits(&ids),
+            )?)?);
+            pollster::block_on(a.logits(&ids))?;
+            a.decoder().gpu_stats().map(|after| {
+                serde_json::json!({
+                    "submissions": after.submissions - before.submissions,
+                    "dispatches": after.dispatches - before.dispatches,
+                    "readbacks": after.readbacks - before.readbacks,
+                })
+            })
+        }
+        None => None,
+    };
     let json = serde_json::json!({
         "model": model.file_name().map(|f| f.to_string_lossy().into_owned()),
-        "backend": "cpu",
-        "kernels": CpuBackend::new().kernels_name(),
+        "backend": a.device().backend,
+        "adapter": a.device().adapter,
+        "fallback_reason": a.device().fallback_reason,
+        "kernels": if a.device().backend == "cpu" { Some(CpuBackend::new().kernels_name()) } else { None },
+        "gpu_work_per_decode_token": per_token,
         "threads": 1,
         "prompt_tokens": prompt.len(),
         "prompt_tokens_per_s": (best_prompt * 10.0).round() / 10.0,

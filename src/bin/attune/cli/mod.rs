@@ -32,11 +32,11 @@ USAGE:
       (on the GPU with the submissions, dispatches and readbacks per call)
   attune chat --model FILE.gguf [--system TEXT] [--max-tokens N] [--temperature T]
               [--seed S] [--top-k K] [--top-p P] [--repeat-penalty R] [--stop TEXT]...
-              [--raw] PROMPT
+              [--raw] [--device auto|gpu|cpu] PROMPT
       a reply from a local chat model (SmolLM2 GGUF), streamed to stdout; greedy
       unless --temperature > 0; --raw continues PROMPT without the chat template
-  attune bench-chat --model FILE.gguf [--tokens 128] [--repeats 3]
-      prompt and greedy decode tokens per second (one thread), as JSON
+  attune bench-chat --model FILE.gguf [--tokens 128] [--repeats 3] [--device cpu|gpu|auto]
+      prompt and greedy decode tokens per second (CPU: one thread), as JSON
   attune rank --model FILE.gguf --events EVENTS.jsonl --items ITEMS.jsonl [--limit N] [--device auto|gpu|cpu]
               [--options RANK_OPTIONS_JSON]
       a fresh profile from the events (JSON lines: type, item {id, text, tags}, ts),
