@@ -267,7 +267,26 @@ async fn bad_arguments_are_invalid_argument_and_leave_the_instance_working() {
 fn broken_models_and_load_options_are_refused_with_codes() {
     assert_eq!(code(&Assistant::load(&MODEL[..4096], JsValue::UNDEFINED).err().unwrap()), "model_format");
     assert_eq!(code(&Assistant::load(b"not a model", JsValue::UNDEFINED).err().unwrap()), "model_format");
-    for o in [r#"{"context":-1}"#, r#"{"context":0}"#, r#"{"context":"big"}"#, r#"{"ctx":64}"#] {
+    for o in [r#"{"context":-1}"#, r#"{"context":0}"#, r#"{"context":"big"}"#, r#"{"ctx":64}"#, r#"{"device":"cpu"}"#] {
         assert_eq!(code(&Assistant::load(MODEL, js(o)).err().unwrap()), "invalid_argument", "{o}");
+    }
+}
+
+/// `Assistant.create` in a browser without WebGPU (webdriver.json disables the GPU): `cpu`
+/// runs on the CPU with no reason, `auto` too but says why, `gpu` is refused with a code.
+#[wasm_bindgen_test]
+async fn create_picks_the_device_and_says_why() {
+    let create = |o: &str| Assistant::create(MODEL.to_vec(), js(o));
+    let cpu = create(r#"{"device":"cpu","context":64}"#).await.unwrap();
+    assert_eq!((cpu.backend().as_str(), cpu.fallback_reason(), cpu.adapter()), ("cpu", None, None));
+    assert_eq!(cpu.context(), 64);
+    still_works(&cpu).await;
+    let auto = create(r#"{"context":64}"#).await.unwrap();
+    assert_eq!(auto.backend(), "cpu");
+    let why = auto.fallback_reason().unwrap_or_default();
+    assert!(why.contains("WebGPU") || why.contains("adapter"), "{why}");
+    assert_eq!(code(&create(r#"{"device":"gpu"}"#).await.err().unwrap()), "gpu_unavailable");
+    for o in [r#"{"device":"tpu"}"#, r#"{"device":1}"#, r#"{"devices":"cpu"}"#] {
+        assert_eq!(code(&create(o).await.err().unwrap()), "invalid_argument", "{o}");
     }
 }

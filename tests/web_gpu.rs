@@ -24,6 +24,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 static MODEL: &[u8] = include_bytes!("../models/out/minilm-l6-v2.q8_0.gguf");
 static FIXTURE: &str = include_str!("fixtures/minilm_reference.json");
+static CHAT_MODEL: &[u8] = include_bytes!("../models/out/smollm2-135m-instruct.q4_1.gguf");
 
 #[derive(Deserialize)]
 struct Reference {
@@ -236,6 +237,52 @@ async fn a_destroyed_device_falls_back_to_the_cpu() {
     assert!(reason.contains("GPU"), "{reason}");
     let mut cpu = Encoder::load(Arc::new(MODEL.to_vec()), Box::new(CpuBackend::new())).unwrap();
     assert_eq!(after, cpu.embed(&texts).await.unwrap());
+}
+
+/// The chat model through the JS facade on WebGPU: `Assistant.create` with `device: 'gpu'`
+/// streams the reference's greedy start (" 100°C" begins " ", "1", "0") and reports the adapter.
+#[wasm_bindgen_test]
+async fn the_assistant_replies_on_webgpu() {
+    use attune::web::Assistant;
+    let options = js_sys::JSON::parse(r#"{"device":"gpu","context":64}"#).unwrap();
+    let a = Assistant::create(CHAT_MODEL.to_vec(), options).await.unwrap();
+    assert_eq!(a.backend(), "webgpu");
+    assert!(a.adapter().is_some() && a.fallback_reason().is_none());
+    let stream = a.complete("Water boils at".into(), js_sys::JSON::parse(r#"{"maxTokens":3}"#).unwrap()).unwrap();
+    let mut text = String::new();
+    loop {
+        let next = js_sys::Reflect::get(&stream, &"next".into()).unwrap().dyn_into::<js_sys::Function>().unwrap();
+        let r = JsFuture::from(next.call0(&stream).unwrap().dyn_into::<js_sys::Promise>().unwrap()).await.unwrap();
+        if js_sys::Reflect::get(&r, &"done".into()).unwrap().as_bool().unwrap() {
+            break;
+        }
+        text.push_str(&js_sys::Reflect::get(&r, &"value".into()).unwrap().as_string().unwrap());
+    }
+    web_sys_log(&format!("assistant on {:?}: {text:?}", a.adapter()));
+    assert_eq!(text, " 10");
+    assert_eq!(a.backend(), "webgpu", "no fallback: {:?}", a.fallback_reason());
+}
+
+/// `device.destroy()` in the middle of a reply: the reply still gets all its tokens, the rest
+/// of them computed on the CPU, and the report says the GPU failed.
+#[wasm_bindgen_test]
+async fn a_reply_survives_a_destroyed_device() {
+    use attune::assistant::{Assistant, FinishReason, ReplyOptions};
+    let ctx = context().await;
+    let bytes: SharedBytes = Arc::new(CHAT_MODEL.to_vec());
+    let mut a = Assistant::load_with_context(bytes, Box::new(GpuBackend::with_context(ctx.clone())), Some(64)).unwrap();
+    let mut g = a.start_raw("Water boils at", &ReplyOptions { max_tokens: 4, ..Default::default() }).unwrap();
+    let mut text = a.next_piece(&mut g).await.unwrap().expect("a first piece");
+    assert_eq!(a.device().backend, "webgpu");
+    ctx.device.destroy();
+    while let Some(p) = a.next_piece(&mut g).await.unwrap() {
+        text.push_str(&p);
+    }
+    web_sys_log(&format!("after destroy(): {} — {text:?}", a.device()));
+    assert_eq!((g.finish_reason(), g.tokens().len()), (Some(FinishReason::MaxTokens), 4));
+    assert_eq!(a.device().backend, "cpu");
+    assert!(a.device().fallback_reason.as_deref().is_some_and(|r| r.contains("GPU")));
+    assert!(text.starts_with(" 10"), "{text:?}");
 }
 
 fn web_sys_log(s: &str) {
