@@ -64,6 +64,16 @@ function plainOptions(opts) {
   return rest;
 }
 
+/** `gpu` asked for where WebGPU is missing or fails its self-test: the `device` code. */
+function deviceError(err) {
+  return err.code === 'gpu_unavailable' ? new AttuneError('device', err.message, { cause: err }) : err;
+}
+
+/** What runs a model (Info.device): `why` is the fallback reason, else what was asked for. */
+function deviceInfo(asked, used, adapter, fallbackReason) {
+  return { asked, used, adapter: adapter ?? null, why: fallbackReason ?? `asked for ${asked}` };
+}
+
 /** Checks open() options (again, on this side of the worker boundary). */
 export function checkOpenOptions(o) {
   if (!o || typeof o !== 'object') throw new AttuneError('invalid_argument', 'Attune.open needs an options object');
@@ -72,9 +82,13 @@ export function checkOpenOptions(o) {
   if (!DEVICES.includes(device)) throw new AttuneError('invalid_argument', `device must be one of ${DEVICES.join(', ')}`);
   const base = o.base ?? (typeof location !== 'undefined' ? location.href : undefined);
   const embedder = checkSource(o.embedder, 'embedder', base);
-  const assistant = o.assistant === undefined ? undefined : { ...checkSource(o.assistant, 'assistant', base), context: o.assistant.context };
+  const assistant = o.assistant === undefined ? undefined
+    : { ...checkSource(o.assistant, 'assistant', base), context: o.assistant.context, device: o.assistant.device ?? device };
   if (assistant && assistant.context !== undefined && !(Number.isInteger(assistant.context) && assistant.context > 0)) {
     throw new AttuneError('invalid_argument', 'assistant.context must be a positive integer');
+  }
+  if (assistant && !DEVICES.includes(assistant.device)) {
+    throw new AttuneError('invalid_argument', `assistant.device must be one of ${DEVICES.join(', ')}`);
   }
   return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl };
 }
@@ -90,14 +104,16 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     loadWasm(options.wasmUrl),
   ]);
   const devices = wasm.AttuneCore.devices();
-  if (options.device === 'gpu' && !devices.includes('gpu')) {
-    throw new AttuneError('device', `device 'gpu' was asked for, this build runs on: ${devices.join(', ')}`);
+  for (const [what, d] of [['device', options.device], ['assistant.device', options.assistant?.device]]) {
+    if (d === 'gpu' && !devices.includes('gpu')) {
+      throw new AttuneError('device', `${what} 'gpu' was asked for, this build runs on: ${devices.join(', ')}`);
+    }
   }
   progress({ model: 'embedder', phase: 'load', loaded: bytes.byteLength, total: bytes.byteLength, fromCache: false });
   const core = await wasm.AttuneCore.open(options.namespace, bytes, options.device).catch((e) => {
     const err = toAttuneError(e, 'model_load');
     // `gpu` asked for where WebGPU is missing or fails its self-test.
-    throw err.code === 'gpu_unavailable' ? new AttuneError('device', err.message, { cause: err }) : err;
+    throw deviceError(err);
   });
   let closed = false;
   let queue = Promise.resolve();
@@ -133,9 +149,12 @@ export async function openRuntime(rawOptions, progress = () => {}) {
       const info = await json(core.info());
       info.devices = devices;
       const d = info.device;
-      info.device = { asked: options.device, used: d.backend, adapter: d.adapter ?? null, why: d.fallbackReason ?? `asked for ${options.device}` };
+      info.device = deviceInfo(options.device, d.backend, d.adapter, d.fallbackReason);
       const a = assistant && (await assistant.catch(() => null));
-      info.assistant = a ? { name: a.modelName, context: a.context, backend: a.backend, loaded: true } : { loaded: false, configured: !!options.assistant };
+      info.assistant = a
+        ? { name: a.modelName, context: a.context, backend: a.backend, loaded: true,
+            device: deviceInfo(options.assistant.device, a.backend, a.adapter, a.fallbackReason) }
+        : { loaded: false, configured: !!options.assistant };
       if (typeof navigator !== 'undefined' && navigator.storage && navigator.storage.estimate) {
         const { usage, quota } = await navigator.storage.estimate();
         info.storage.originUsage = usage;
@@ -150,9 +169,10 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     assistant ??= Promise.all([loadModel('assistant', options.assistant, { progress, cache: options.cache }), loadChat()])
       .then(([b]) => {
         progress({ model: 'assistant', phase: 'load', loaded: b.byteLength, total: b.byteLength, fromCache: false });
-        return Assistant.load(b, options.assistant.context ? { context: options.assistant.context } : undefined);
+        const { context, device } = options.assistant;
+        return Assistant.create(b, context ? { context, device } : { device });
       })
-      .catch((e) => { assistant = null; throw toAttuneError(e, 'model_load'); });
+      .catch((e) => { assistant = null; throw deviceError(toAttuneError(e, 'model_load')); });
     return assistant;
   }
 

@@ -23,6 +23,8 @@ export interface ModelSource {
 export interface AssistantSource extends ModelSource {
   /** Context window in tokens (default: the model's, capped by the SDK). */
   context?: number;
+  /** Where the chat model runs (default: `OpenOptions.device`). */
+  device?: Device;
 }
 
 export type Device = 'auto' | 'gpu' | 'cpu';
@@ -113,15 +115,20 @@ export interface Profile {
   stats: { events: number; byType: Partial<Record<EventType, number>>; firstAt: number | null; lastAt: number | null; bytes: number };
 }
 
+export interface DeviceInfo { asked: Device; used: string; adapter: string | null; why: string }
+
 export interface Info {
   namespace: string;
   backend: string;
   devices: string[];
   /** What runs the embedder: `used` is "webgpu" or "cpu"; `why` the fallback reason when `auto`
    * (or a lost GPU) ended on the CPU. */
-  device: { asked: Device; used: string; adapter: string | null; why: string };
+  device: DeviceInfo;
   embedder: { id: string; name: string; dim: number; bytes: number };
-  assistant: { loaded: true; name: string; context: number; backend: string } | { loaded: false; configured: boolean };
+  /** The chat model, once loaded: `device` as above, for the assistant (`assistant.device`). */
+  assistant:
+    | { loaded: true; name: string; context: number; backend: string; device: DeviceInfo }
+    | { loaded: false; configured: boolean };
   storage: { profileBytes: number; cacheBytes: number; originUsage?: number; originQuota?: number };
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // End-to-end test of the SDK as a web developer gets it: examples/vite-app (built by Vite from
 // pkg/), examples/webpack-app (webpack 5, no config) and examples/script-tag (pkg/attune.js), each
-// served on its own loopback origin (127.0.0.1:8091-8094) and
+// served on its own loopback origin (127.0.0.1:8091-8094; E2E_PORT=N moves them to N..N+3) and
 // driven in headless Chromium through playwright-core. Exits 0 when every check passes.
 //   node scripts/e2e.mjs [--chromium /usr/bin/chromium] [--headed] [--only vite-app,script-tag,webpack-app,quota]
 // Checks: open with progress events, track, profile, remember/forget, export → import, clear,
@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = path.join(REPO, 'models/out');
 const EMBEDDER = 'minilm-l6-v2.q8_0.gguf';
+const PORT = Number(process.env.E2E_PORT || 8091);
 const chromiumPath = process.argv.includes('--chromium') ? process.argv[process.argv.indexOf('--chromium') + 1] : (process.env.CHROMIUM || '/usr/bin/chromium');
 const headed = process.argv.includes('--headed');
 // --only vite-app,script-tag,webpack-app,quota: run some suites (default: all).
@@ -406,6 +407,15 @@ async function chatChecks(page) {
       r.breakStats = s2.stats();
       r.badOptions = await t.code(async () => { for await (const _ of a.assistant.reply(user('x'), { temperature: NaN })) { /* drain */ } });
       r.again = await t.code(async () => { for await (const _ of a.assistant.reply(user('Hi'), { maxTokens: 2 })) { /* drain */ } });
+      r.info = (await a.info()).assistant;
+      // `gpu` for the assistant where this Chromium has no WebGPU: refused with `device`.
+      const g = await Attune.open({ namespace: 'e2e-chat-gpu', embedder: window.example.embedder,
+        assistant: { url: '/models/smollm2-135m-instruct.q4_1.gguf', device: 'gpu' }, device: 'cpu' });
+      r.gpu = await t.code(async () => { for await (const _ of g.assistant.reply(user('Hi'), { maxTokens: 1 })) { /* drain */ } });
+      r.gpuAgain = await t.code(async () => { for await (const _ of g.assistant.reply(user('Hi'), { maxTokens: 1 })) { /* drain */ } });
+      g.close();
+      r.badDevice = await t.code(() => Attune.open({ namespace: 'e2e-chat-bad', embedder: window.example.embedder,
+        assistant: { url: '/models/smollm2-135m-instruct.q4_1.gguf', device: 'tpu' } }));
     } catch (e) {
       r.error = `${e.code}: ${e.message}`;
     }
@@ -419,6 +429,11 @@ async function chatChecks(page) {
   ok(chat.abort === 'aborted' && chat.abortPieces <= 4, `reply aborted by its signal after ${chat.abortPieces} pieces`);
   ok(chat.breakStats.finishReason === 'cancelled', 'break out of for-await cancels the reply');
   ok(chat.badOptions === 'invalid_argument' && chat.again === 'ok', 'reply: NaN option → invalid_argument, then replies again');
+  const d = chat.info && chat.info.device;
+  ok(chat.info && chat.info.loaded && d && d.asked === 'auto' && d.used === chat.info.backend && typeof d.why === 'string',
+    `info().assistant.device: ${JSON.stringify(d)}`);
+  ok(chat.gpu === 'device' && chat.gpuAgain === 'device', `assistant.device 'gpu' without WebGPU → ${chat.gpu}, again → ${chat.gpuAgain}`);
+  ok(chat.badDevice === 'invalid_argument', `assistant.device 'tpu' → ${chat.badDevice}`);
 }
 
 // The script tag served from another origin: the worker starts through a same-origin blob that
@@ -462,9 +477,9 @@ let context;
 let userDataDir;
 try {
   const pkg = path.join(REPO, 'pkg');
-  const vite = await serve(8091, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS });
+  const vite = await serve(PORT, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS });
   // /cdn.html loads attune.js from another origin (the quota server, standing in for a CDN).
-  const cdnPage = `<!doctype html><meta charset="utf-8"><script src="http://127.0.0.1:8093/attune/attune.js"></script>
+  const cdnPage = `<!doctype html><meta charset="utf-8"><script src="http://127.0.0.1:${PORT + 2}/attune/attune.js"></script>
 <p><output id="status">opening…</output></p>
 <script>
   Attune.open({ namespace: 'cdn', embedder: { url: '/models/${EMBEDDER}' } })
@@ -478,9 +493,9 @@ try {
     })
     .catch((e) => { document.getElementById('status').textContent = 'error ' + e.code + ': ' + e.message; });
 </script>`;
-  const script = await serve(8092, { '/': path.join(REPO, 'examples/script-tag'), '/attune/': pkg, '/models/': MODELS }, { '/cdn.html': cdnPage });
-  const quota = await serve(8093, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS, '/attune/': pkg });
-  const webpack = await serve(8094, { '/': path.join(REPO, 'examples/webpack-app/dist'), '/models/': MODELS });
+  const script = await serve(PORT + 1, { '/': path.join(REPO, 'examples/script-tag'), '/attune/': pkg, '/models/': MODELS }, { '/cdn.html': cdnPage });
+  const quota = await serve(PORT + 2, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS, '/attune/': pkg });
+  const webpack = await serve(PORT + 3, { '/': path.join(REPO, 'examples/webpack-app/dist'), '/models/': MODELS });
   servers.push(vite, script, quota, webpack);
   const { chromium } = await import('playwright-core');
   userDataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'attune-e2e-'));

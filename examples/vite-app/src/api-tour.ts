@@ -6,7 +6,7 @@ export async function tour(): Promise<void> {
   const attune = await Attune.open({
     namespace: 'tour',
     embedder: { url: '/models/minilm-l6-v2.q8_0.gguf', sha256: '0'.repeat(64) },
-    assistant: { url: new URL('/models/smollm2-135m-instruct.q4_1.gguf', location.href), context: 2048 },
+    assistant: { url: new URL('/models/smollm2-135m-instruct.q4_1.gguf', location.href), context: 2048, device: 'cpu' },
     device: 'auto',
     worker: true,
     cache: true,
@@ -46,7 +46,7 @@ export async function tour(): Promise<void> {
   const stats: ReplyStats = stream.stats();
   await attune.clear();
   console.log(removed, firstInterest, labels, vectors[0].length, ranked[0]?.reasons, similar, similarToItem,
-    info.backend, info.embedder.bytes, info.storage.profileBytes, ctx.tokens, text, stats.finishReason, attune.closed);
+    info.backend, info.embedder.bytes, info.assistant.loaded && info.assistant.device.used, info.storage.profileBytes, ctx.tokens, text, stats.finishReason, attune.closed);
   attune.close();
   try {
     await attune.track({ type: 'view', item });
