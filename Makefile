@@ -86,14 +86,20 @@ bench-native: models
 bench-browser: models wasm
 	node scripts/bench-browser.mjs --root www --out bench/out/browser.json
 
-# SmolLM2 prompt and decode tokens/s on one thread: native (`attune bench-chat`), then in headless
-# Chromium Attune's wasm Assistant and wllama (llama.cpp in wasm, npm devDependency) on the same
-# GGUF, with peak memory; all in bench/out/chat.json.
+# SmolLM2 prompt and decode tokens/s per backend: native (`attune bench-chat`) on the CPU (one
+# thread) and the GPU, then in headless Chromium Attune's wasm Assistant on the CPU and on WebGPU,
+# and wllama (llama.cpp in wasm, npm devDependency) on the same GGUF, with peak memory; all in
+# bench/out/chat.json. The GPU runs decode GPU_TOKENS tokens: lavapipe and SwiftShader emulate
+# the GPU on the CPU, about a token per second; on a real GPU set GPU_TOKENS=128.
+GPU_TOKENS ?= 16
 bench-chat: models wasm
 	mkdir -p bench/out
 	$(CLI) bench-chat --model models/out/smollm2-135m-instruct.q4_1.gguf > bench/out/chat-native.json
+	$(CLI) bench-chat --model models/out/smollm2-135m-instruct.q4_1.gguf --device gpu --tokens $(GPU_TOKENS) \
+	  --repeats 1 > bench/out/chat-native-gpu.json
 	ln -sfn ../node_modules/@wllama/wllama/esm www/wllama
-	node scripts/bench-chat-browser.mjs --native bench/out/chat-native.json --out bench/out/chat.json
+	node scripts/bench-chat-browser.mjs --native bench/out/chat-native.json --native-gpu bench/out/chat-native-gpu.json \
+	  --engines attune,attune-gpu,wllama --gpu-tokens $(GPU_TOKENS) --out bench/out/chat.json
 
 # track latency through IndexedDB (median, p95) and the stored size after 10 000 events.
 bench-profile: setup

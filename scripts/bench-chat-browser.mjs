@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // The chat benchmark in headless Debian Chromium (playwright-core, which downloads nothing):
-// www/bench-chat.html once per engine (Attune's wasm Assistant, then wllama = llama.cpp in
-// wasm), each in a fresh browser whose peak memory (summed RSS of the browser's process tree,
+// www/bench-chat.html once per engine (Attune's wasm Assistant on the CPU, the same on WebGPU
+// (attune-gpu: Chromium with --enable-unsafe-webgpu, SwiftShader here), then wllama = llama.cpp
+// in wasm), each in a fresh browser whose peak memory (summed RSS of the browser's process tree,
 // sampled every 50 ms) is recorded beside the page's own numbers. With --native FILE (the JSON
 // of `attune bench-chat`) the native numbers join the report, with the targets of issue 5.
 //
 //   node scripts/bench-chat-browser.mjs [--out bench/out/chat.json] [--native FILE]
-//        [--engines attune,wllama] [--repeats 3] [--root www] [--port 0] [--timeout 900]
+//        [--native-gpu FILE] [--engines attune,attune-gpu,wllama] [--repeats 3]
+//        [--gpu-tokens 128] [--gpu-repeats 1] [--root www]
+//        [--port 0] [--timeout 900]
 //        [--chromium /usr/bin/chromium]
 // Exits 0 when every page reports success, 1 otherwise, 2 on bad usage.
 
@@ -23,22 +26,24 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // browser's CPU path should reach 60 % of that and beat wllama.
 const LLAMA_CPP_NATIVE_DECODE = 70;
 const TARGET_SHARE = 0.6;
+const ENGINES = ['attune', 'attune-gpu', 'wllama'];
 
 function parseArgs(argv) {
   const opts = {
-    out: path.join(REPO, 'bench/out/chat.json'), native: null, engines: 'attune,wllama', repeats: 3,
+    out: path.join(REPO, 'bench/out/chat.json'), native: null, engines: 'attune,wllama', repeats: 3, gpuTokens: 128, gpuRepeats: 1, nativeGpu: null,
     root: path.join(REPO, 'www'), port: 0, timeout: 900, chromium: process.env.CHROMIUM || '/usr/bin/chromium',
   };
   for (let i = 0; i < argv.length; i++) {
-    const m = /^--([a-z]+)(?:=(.*))?$/.exec(argv[i]);
-    if (!m || !(m[1] in opts)) usage(`unexpected argument ${argv[i]}`);
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
+    const key = m && m[1].replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    if (!m || !(key in opts)) usage(`unexpected argument ${argv[i]}`);
     const value = m[2] ?? argv[++i];
     if (value === undefined) usage(`--${m[1]} needs a value`);
-    opts[m[1]] = value;
+    opts[key] = value;
   }
   opts.engines = String(opts.engines).split(',').filter(Boolean);
-  if (opts.engines.some((e) => !['attune', 'wllama'].includes(e))) usage('--engines takes attune and/or wllama');
-  for (const k of ['repeats', 'port', 'timeout']) {
+  if (opts.engines.some((e) => !ENGINES.includes(e))) usage(`--engines takes ${ENGINES.join(', ')}`);
+  for (const k of ['repeats', 'port', 'timeout', 'gpuTokens', 'gpuRepeats']) {
     opts[k] = Number(opts[k]);
     if (!Number.isInteger(opts[k]) || opts[k] < 0) usage(`--${k} must be a whole number`);
   }
@@ -80,7 +85,8 @@ async function runEngine(chromium, opts, port, engine) {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: opts.chromium,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    // WebGPU only for the GPU engine; the CPU engines run with the GPU off.
+    args: [...(engine === 'attune-gpu' ? ['--enable-unsafe-webgpu'] : ['--disable-gpu']), '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--enable-precise-memory-info'],
   });
   // The browser process is the one started with our user data dir.
@@ -103,7 +109,8 @@ async function runEngine(chromium, opts, port, engine) {
     page.on('pageerror', (err) => rejectAbort(new Error(`uncaught error in the page: ${err.message}`)));
     page.on('crash', () => rejectAbort(new Error('the page crashed')));
     const idle = browserPid ? treeRss(browserPid) : null;
-    await page.goto(`http://127.0.0.1:${port}/bench-chat.html?engine=${engine}&repeats=${opts.repeats}`, { waitUntil: 'load' });
+    const query = engine === 'attune-gpu' ? `repeats=${opts.gpuRepeats}&tokens=${opts.gpuTokens}` : `repeats=${opts.repeats}`;
+    await page.goto(`http://127.0.0.1:${port}/bench-chat.html?engine=${engine}&${query}`, { waitUntil: 'load' });
     await Promise.race([
       page.waitForFunction(() => window.__benchResult !== undefined, null, { timeout: opts.timeout * 1000, polling: 500 }),
       aborted,
@@ -128,8 +135,12 @@ async function main() {
   const { chromium } = await import('playwright-core');
   const server = await startServer(opts.root, { port: opts.port });
   const { port } = server.address();
-  const report = { about: 'SmolLM2-135M-Instruct Q4_1, one thread, greedy, 128 decoded tokens; best of the runs', browser: {} };
+  const report = {
+    about: 'SmolLM2-135M-Instruct Q4_1, greedy, 128 decoded tokens (attune-gpu: --gpu-tokens), CPU engines on one thread; best of the runs',
+    browser: {},
+  };
   if (opts.native) report.native = JSON.parse(await fs.readFile(opts.native, 'utf8'));
+  if (opts.nativeGpu) report.native_gpu = JSON.parse(await fs.readFile(opts.nativeGpu, 'utf8'));
   let ok = true;
   try {
     for (const engine of opts.engines) {

@@ -1,13 +1,15 @@
 // Chat benchmark page (read by scripts/bench-chat-browser.mjs through window.__benchResult).
 // One engine per page load, so each engine's memory is measured alone:
 //   ?engine=attune  Attune's wasm Assistant (CPU, wasm simd128, one thread)
+//   ?engine=attune-gpu  the same on WebGPU (`Assistant.create` with device 'gpu'); &tokens=N
+//                   decodes fewer tokens where the GPU is emulated (SwiftShader is slow)
 //   ?engine=wllama  llama.cpp compiled to wasm (@wllama/wllama, served at wllama/), n_threads 1,
 //                   no GPU layers
 // Both get the same GGUF and the same chat (rendered by the model's own template), decode 128
 // tokens greedily and time the prompt (to the first token) and the decode (first to last token).
 
 const MODEL_URL = 'models/smollm2-135m-instruct.q4_1.gguf';
-const DECODE_TOKENS = 128;
+const DECODE_TOKENS = Math.max(2, Math.min(512, Number(new URLSearchParams(location.search).get('tokens')) || 128));
 const CONTEXT = 2048;
 // The prompt of `attune bench-chat`, so native and browser numbers are comparable.
 const MESSAGES = [{
@@ -38,14 +40,14 @@ function jsHeap() {
   return m ? { used_js_heap_bytes: m.usedJSHeapSize, total_js_heap_bytes: m.totalJSHeapSize } : {};
 }
 
-async function attune(repeats) {
+async function attune(repeats, device = 'cpu') {
   const { default: init, Assistant } = await import('./pkg/attune.js');
   const wasm = await init({ module_or_path: 'pkg/attune_bg.wasm' });
   const bytes = await fetchBytes(MODEL_URL);
   let t = performance.now();
-  const assistant = Assistant.load(bytes, { context: CONTEXT });
+  const assistant = await Assistant.create(bytes, { context: CONTEXT, device });
   const loadMs = performance.now() - t;
-  log(`attune: loaded ${assistant.modelName} (${assistant.backend}) in ${Math.round(loadMs)} ms`);
+  log(`attune: loaded ${assistant.modelName} (${assistant.backend}${assistant.adapter ? ` on ${assistant.adapter}` : ''}) in ${Math.round(loadMs)} ms`);
   // Warm-up (compiles hot paths, sizes the buffers).
   for await (const _ of assistant.reply(MESSAGES, { maxTokens: 8 }));
   const runs = [];
@@ -78,8 +80,9 @@ async function attune(repeats) {
     log(`attune run ${i + 1}: prompt ${run.prompt_tokens_per_s} tok/s, decode ${run.decode_tokens_per_s} tok/s (${s.generatedTokens} tokens, ${s.finishReason})`);
   }
   return {
-    engine: 'attune',
+    engine: device === 'gpu' ? 'attune-gpu' : 'attune',
     backend: assistant.backend,
+    adapter: assistant.adapter ?? null,
     threads: 1,
     load_ms: round(loadMs),
     runs,
@@ -156,7 +159,7 @@ async function main() {
   const q = new URLSearchParams(location.search);
   const engine = q.get('engine') || 'attune';
   const repeats = Math.max(1, Math.min(10, Number(q.get('repeats')) || 3));
-  const engines = { attune, wllama };
+  const engines = { attune, 'attune-gpu': (r) => attune(r, 'gpu'), wllama };
   if (!engines[engine]) throw new Error(`unknown engine ${engine}; choose attune or wllama`);
   log(`${engine}: ${DECODE_TOKENS} greedy tokens, ${repeats} runs, best of each reported`);
   const result = { ok: true, model: MODEL_URL.split('/').pop(), decode_tokens: DECODE_TOKENS, ...(await engines[engine](repeats)) };

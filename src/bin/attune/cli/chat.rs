@@ -119,11 +119,10 @@ pub fn bench(mut args: Arguments) -> Result<()> {
     }
     // Work of one decode step on a GPU: submissions, dispatches and readbacks.
     let per_token = match a.decoder().gpu_stats() {
-        Some(before) => {
+        Some(_) => {
             let mut ids = prompt.clone();
-            ids.push(attune::model::sampler::argmax(&pollster::block_on(
-                a.logits(&ids),
-            )?)?);
+            ids.push(attune::model::sampler::argmax(&pollster::block_on(a.logits(&ids))?)?);
+            let before = a.decoder().gpu_stats().unwrap_or_default();
             pollster::block_on(a.logits(&ids))?;
             a.decoder().gpu_stats().map(|after| {
                 serde_json::json!({
