@@ -275,3 +275,95 @@ fn wordpiece_from_ggml(file: &GgufFile<'_>, max_len: usize) -> Result<TextTokeni
     let specials = (0..tokens.len()).filter(|&i| is_control(i)).map(|i| (tokens[i].clone(), i as u32)).collect();
     TextTokenizer::new(BertNormalizer::new(true, true, None, true), wordpiece, template, specials, max_len)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A BERT tokenizer.json as Hugging Face writes it, with a ten-piece vocabulary.
+    fn bert_json() -> serde_json::Value {
+        let special = |id: u32, content: &str| {
+            serde_json::json!({"id": id, "content": content, "single_word": false, "lstrip": false,
+                "rstrip": false, "normalized": false, "special": true})
+        };
+        let vocab: serde_json::Map<_, _> =
+            ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world", "##s", "!", "cafe", "un"]
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.to_string(), serde_json::json!(i)))
+                .collect();
+        serde_json::json!({
+            "version": "1.0",
+            "added_tokens": [special(0, "[PAD]"), special(1, "[UNK]"), special(2, "[CLS]"), special(3, "[SEP]")],
+            "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
+                "strip_accents": null, "lowercase": true},
+            "pre_tokenizer": {"type": "BertPreTokenizer"},
+            "post_processor": {"type": "TemplateProcessing",
+                "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                           {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+                "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
+                                   "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}},
+            "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
+            "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                "max_input_chars_per_word": 100, "vocab": vocab}
+        })
+    }
+
+    fn load(json: &serde_json::Value, max_len: usize) -> Result<TextTokenizer> {
+        TextTokenizer::from_json(&json.to_string(), max_len)
+    }
+
+    #[test]
+    fn normalizes_splits_and_wraps_in_cls_sep() {
+        let tok = load(&bert_json(), 16).unwrap();
+        assert_eq!(tok.encode("Hello, WORLDS!").unwrap(), [2, 4, 1, 5, 6, 7, 3]);
+        assert_eq!(tok.encode("Café").unwrap(), [2, 8, 3], "lowercased, accents stripped");
+        assert_eq!(tok.encode("").unwrap(), [2, 3]);
+    }
+
+    #[test]
+    fn special_strings_in_the_text_are_their_tokens_but_only_verbatim() {
+        let tok = load(&bert_json(), 16).unwrap();
+        assert_eq!(tok.encode("hello[SEP]world [CLS]").unwrap(), [2, 4, 3, 5, 2, 3]);
+        assert_eq!(tok.encode("[sep]").unwrap(), [2, 1, 1, 1, 3], "lowercase is plain text: [ unk ]");
+    }
+
+    #[test]
+    fn truncation_keeps_the_first_pieces_and_the_specials() {
+        let tok = load(&bert_json(), 4).unwrap();
+        assert_eq!(tok.encode("hello world hello world").unwrap(), [2, 4, 5, 3]);
+        assert_eq!(tok.encode("[SEP] [SEP] [SEP]").unwrap(), [2, 3, 3, 3]);
+        assert_eq!(load(&bert_json(), 1).err().map(|e| e.code()), Some("model_unsupported"));
+    }
+
+    #[test]
+    fn other_tokenizer_kinds_are_unsupported_not_misread() {
+        for (key, value) in [
+            ("normalizer", serde_json::json!({"type": "NFC"})),
+            ("normalizer", serde_json::Value::Null),
+            ("pre_tokenizer", serde_json::json!({"type": "Whitespace"})),
+            ("model", serde_json::json!({"type": "BPE", "vocab": {}, "merges": []})),
+            ("post_processor", serde_json::json!({"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]})),
+        ] {
+            let mut json = bert_json();
+            json[key] = value;
+            let err = load(&json, 16).err().expect(key);
+            assert_eq!(err.code(), "model_unsupported", "{key}: {err}");
+        }
+        let mut json = bert_json();
+        json["added_tokens"][1]["lstrip"] = true.into();
+        assert_eq!(load(&json, 16).err().map(|e| e.code()), Some("model_unsupported"));
+    }
+
+    #[test]
+    fn malformed_json_is_a_tokenizer_error() {
+        for text in ["", "{", "[1, 2]", r#"{"model": 7}"#] {
+            let err = TextTokenizer::from_json(text, 16).err().expect(text);
+            assert_eq!(err.code(), "tokenizer", "{text}: {err}");
+        }
+        let mut json = bert_json();
+        json["model"]["vocab"] = serde_json::json!("not a map");
+        assert_eq!(load(&json, 16).err().map(|e| e.code()), Some("tokenizer"));
+    }
+}
