@@ -56,14 +56,20 @@ impl TextTokenizer {
     /// BERT's components are read; any other normalizer, pre-tokenizer, model or post-processor
     /// is `model_unsupported`. The file's padding, truncation and decoder are ignored.
     pub fn from_json(json: &str, max_len: usize) -> Result<Self> {
-        let bad = |e: serde_json::Error| AttuneError::Tokenizer(format!("cannot read tokenizer.json: {e}"));
+        let bad = |e: serde_json::Error| {
+            AttuneError::Tokenizer(format!("cannot read tokenizer.json: {e}"))
+        };
         // The component types first, so a tokenizer of another kind is named, not a parse error.
         let kinds: Kinds = serde_json::from_str(json).map_err(bad)?;
         for (key, want, found) in [
             ("normalizer", "BertNormalizer", &kinds.normalizer),
             ("pre_tokenizer", "BertPreTokenizer", &kinds.pre_tokenizer),
             ("model", "WordPiece", &kinds.model),
-            ("post_processor", "TemplateProcessing", &kinds.post_processor),
+            (
+                "post_processor",
+                "TemplateProcessing",
+                &kinds.post_processor,
+            ),
         ] {
             let found = found.as_ref().and_then(|c| c.kind.as_deref());
             if found != Some(want) {
@@ -74,8 +80,18 @@ impl TextTokenizer {
             }
         }
         let bert: BertJson = serde_json::from_str(json).map_err(bad)?;
-        let specials = bert.added_tokens.into_iter().map(AddedTokenJson::verbatim).collect::<Result<_>>()?;
-        Self::new(bert.normalizer, bert.model, bert.post_processor, specials, max_len)
+        let specials = bert
+            .added_tokens
+            .into_iter()
+            .map(AddedTokenJson::verbatim)
+            .collect::<Result<_>>()?;
+        Self::new(
+            bert.normalizer,
+            bert.model,
+            bert.post_processor,
+            specials,
+            max_len,
+        )
     }
 
     fn new(
@@ -92,7 +108,14 @@ impl TextTokenizer {
             ))
         })?;
         specials.retain(|(s, _)| !s.is_empty());
-        Ok(TextTokenizer { normalizer, model, template, specials, budget, max_len })
+        Ok(TextTokenizer {
+            normalizer,
+            model,
+            template,
+            specials,
+            budget,
+            max_len,
+        })
     }
 
     /// Most pieces an encoding can have, special tokens included.
@@ -124,18 +147,32 @@ impl TextTokenizer {
                     self.normalizer.normalize(&mut normalized).map_err(failed)?;
                     let mut words = PreTokenizedString::from(normalized);
                     BertPreTokenizer.pre_tokenize(&mut words).map_err(failed)?;
-                    for (word, _, _) in words.get_splits(OffsetReferential::Original, OffsetType::None) {
+                    for (word, _, _) in
+                        words.get_splits(OffsetReferential::Original, OffsetType::None)
+                    {
                         if ids.len() >= self.budget {
                             break;
                         }
-                        ids.extend(self.model.tokenize(word).map_err(failed)?.iter().map(|t| t.id));
+                        ids.extend(
+                            self.model
+                                .tokenize(word)
+                                .map_err(failed)?
+                                .iter()
+                                .map(|t| t.id),
+                        );
                     }
                 }
             }
         }
         ids.truncate(self.budget);
-        let pieces = ids.into_iter().map(|id| Token::new(id, String::new(), (0, 0))).collect();
-        let enc = self.template.process(Encoding::from_tokens(pieces, 0), None, true).map_err(failed)?;
+        let pieces = ids
+            .into_iter()
+            .map(|id| Token::new(id, String::new(), (0, 0)))
+            .collect();
+        let enc = self
+            .template
+            .process(Encoding::from_tokens(pieces, 0), None, true)
+            .map_err(failed)?;
         Ok(enc.get_ids().to_vec())
     }
 
@@ -235,7 +272,9 @@ fn wordpiece_from_ggml(file: &GgufFile<'_>, max_len: usize) -> Result<TextTokeni
         )));
     }
     let tokens = file.str_array("tokenizer.ggml.tokens")?;
-    let types = file.i32_array("tokenizer.ggml.token_type").unwrap_or_default();
+    let types = file
+        .i32_array("tokenizer.ggml.token_type")
+        .unwrap_or_default();
     let is_control = |i: usize| types.get(i) == Some(&TOKEN_CONTROL);
     let mut vocab = AHashMap::with_capacity(tokens.len());
     for (i, t) in tokens.iter().enumerate() {
@@ -258,7 +297,8 @@ fn wordpiece_from_ggml(file: &GgufFile<'_>, max_len: usize) -> Result<TextTokeni
         token("tokenizer.ggml.cls_token_id")?,
         token("tokenizer.ggml.seperator_token_id")?,
     );
-    let bad = |e: String| AttuneError::Tokenizer(format!("cannot build the WordPiece tokenizer: {e}"));
+    let bad =
+        |e: String| AttuneError::Tokenizer(format!("cannot build the WordPiece tokenizer: {e}"));
     let template = TemplateProcessing::builder()
         .try_single(format!("{} $A {}", cls.0, sep.0))
         .map_err(bad)?
@@ -272,8 +312,17 @@ fn wordpiece_from_ggml(file: &GgufFile<'_>, max_len: usize) -> Result<TextTokeni
         .max_input_chars_per_word(100)
         .build()
         .map_err(|e| bad(e.to_string()))?;
-    let specials = (0..tokens.len()).filter(|&i| is_control(i)).map(|i| (tokens[i].clone(), i as u32)).collect();
-    TextTokenizer::new(BertNormalizer::new(true, true, None, true), wordpiece, template, specials, max_len)
+    let specials = (0..tokens.len())
+        .filter(|&i| is_control(i))
+        .map(|i| (tokens[i].clone(), i as u32))
+        .collect();
+    TextTokenizer::new(
+        BertNormalizer::new(true, true, None, true),
+        wordpiece,
+        template,
+        specials,
+        max_len,
+    )
 }
 
 #[cfg(test)]
@@ -286,12 +335,13 @@ mod tests {
             serde_json::json!({"id": id, "content": content, "single_word": false, "lstrip": false,
                 "rstrip": false, "normalized": false, "special": true})
         };
-        let vocab: serde_json::Map<_, _> =
-            ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world", "##s", "!", "cafe", "un"]
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (t.to_string(), serde_json::json!(i)))
-                .collect();
+        let vocab: serde_json::Map<_, _> = [
+            "[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world", "##s", "!", "cafe", "un",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.to_string(), serde_json::json!(i)))
+        .collect();
         serde_json::json!({
             "version": "1.0",
             "added_tokens": [special(0, "[PAD]"), special(1, "[UNK]"), special(2, "[CLS]"), special(3, "[SEP]")],
@@ -318,15 +368,26 @@ mod tests {
     fn normalizes_splits_and_wraps_in_cls_sep() {
         let tok = load(&bert_json(), 16).unwrap();
         assert_eq!(tok.encode("Hello, WORLDS!").unwrap(), [2, 4, 1, 5, 6, 7, 3]);
-        assert_eq!(tok.encode("Café").unwrap(), [2, 8, 3], "lowercased, accents stripped");
+        assert_eq!(
+            tok.encode("Café").unwrap(),
+            [2, 8, 3],
+            "lowercased, accents stripped"
+        );
         assert_eq!(tok.encode("").unwrap(), [2, 3]);
     }
 
     #[test]
     fn special_strings_in_the_text_are_their_tokens_but_only_verbatim() {
         let tok = load(&bert_json(), 16).unwrap();
-        assert_eq!(tok.encode("hello[SEP]world [CLS]").unwrap(), [2, 4, 3, 5, 2, 3]);
-        assert_eq!(tok.encode("[sep]").unwrap(), [2, 1, 1, 1, 3], "lowercase is plain text: [ unk ]");
+        assert_eq!(
+            tok.encode("hello[SEP]world [CLS]").unwrap(),
+            [2, 4, 3, 5, 2, 3]
+        );
+        assert_eq!(
+            tok.encode("[sep]").unwrap(),
+            [2, 1, 1, 1, 3],
+            "lowercase is plain text: [ unk ]"
+        );
     }
 
     #[test]
@@ -334,7 +395,10 @@ mod tests {
         let tok = load(&bert_json(), 4).unwrap();
         assert_eq!(tok.encode("hello world hello world").unwrap(), [2, 4, 5, 3]);
         assert_eq!(tok.encode("[SEP] [SEP] [SEP]").unwrap(), [2, 3, 3, 3]);
-        assert_eq!(load(&bert_json(), 1).err().map(|e| e.code()), Some("model_unsupported"));
+        assert_eq!(
+            load(&bert_json(), 1).err().map(|e| e.code()),
+            Some("model_unsupported")
+        );
     }
 
     #[test]
@@ -343,8 +407,14 @@ mod tests {
             ("normalizer", serde_json::json!({"type": "NFC"})),
             ("normalizer", serde_json::Value::Null),
             ("pre_tokenizer", serde_json::json!({"type": "Whitespace"})),
-            ("model", serde_json::json!({"type": "BPE", "vocab": {}, "merges": []})),
-            ("post_processor", serde_json::json!({"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]})),
+            (
+                "model",
+                serde_json::json!({"type": "BPE", "vocab": {}, "merges": []}),
+            ),
+            (
+                "post_processor",
+                serde_json::json!({"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]}),
+            ),
         ] {
             let mut json = bert_json();
             json[key] = value;
@@ -353,7 +423,10 @@ mod tests {
         }
         let mut json = bert_json();
         json["added_tokens"][1]["lstrip"] = true.into();
-        assert_eq!(load(&json, 16).err().map(|e| e.code()), Some("model_unsupported"));
+        assert_eq!(
+            load(&json, 16).err().map(|e| e.code()),
+            Some("model_unsupported")
+        );
     }
 
     #[test]
