@@ -327,6 +327,7 @@ fn wordpiece_from_ggml(file: &GgufFile<'_>, max_len: usize) -> Result<TextTokeni
 
 #[cfg(test)]
 mod tests {
+    // Also run compiled to wasm32 (`make test-browser`), where plain #[test] is not picked up.
     use super::*;
 
     /// A BERT tokenizer.json as Hugging Face writes it, with a ten-piece vocabulary.
@@ -364,7 +365,8 @@ mod tests {
         TextTokenizer::from_json(&json.to_string(), max_len)
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn normalizes_splits_and_wraps_in_cls_sep() {
         let tok = load(&bert_json(), 16).unwrap();
         assert_eq!(tok.encode("Hello, WORLDS!").unwrap(), [2, 4, 1, 5, 6, 7, 3]);
@@ -376,7 +378,8 @@ mod tests {
         assert_eq!(tok.encode("").unwrap(), [2, 3]);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn special_strings_in_the_text_are_their_tokens_but_only_verbatim() {
         let tok = load(&bert_json(), 16).unwrap();
         assert_eq!(
@@ -390,7 +393,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn truncation_keeps_the_first_pieces_and_the_specials() {
         let tok = load(&bert_json(), 4).unwrap();
         assert_eq!(tok.encode("hello world hello world").unwrap(), [2, 4, 5, 3]);
@@ -401,7 +405,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn other_tokenizer_kinds_are_unsupported_not_misread() {
         for (key, value) in [
             ("normalizer", serde_json::json!({"type": "NFC"})),
@@ -429,7 +434,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn malformed_json_is_a_tokenizer_error() {
         for text in ["", "{", "[1, 2]", r#"{"model": 7}"#] {
             let err = TextTokenizer::from_json(text, 16).err().expect(text);
