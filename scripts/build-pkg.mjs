@@ -5,11 +5,15 @@
 //   node scripts/build-pkg.mjs --bindgen DIR [--out pkg]
 // attune.js (script tag) is errors.js + proxy.js + script.js in one classic script: the ES
 // module syntax (imports, `export`) is stripped, which is all those three files use.
+// Every shipped .js is minified with esbuild (npm devDependency), file by file, no bundling:
+// the export names, `import('./core.js')` and the `new URL('./…', import.meta.url)` worker/wasm
+// references that Vite and webpack follow stay as they are; each file keeps a license line.
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { transform } from 'esbuild';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TEMPLATE = path.join(REPO, 'pkg-template');
@@ -24,8 +28,10 @@ function arg(name, fallback) {
 const bindgen = path.resolve(arg('bindgen'));
 const out = path.resolve(arg('out', path.join(REPO, 'pkg')));
 
-const MODULES = ['index.js', 'index.d.ts', 'proxy.js', 'errors.js', 'core.js', 'models.js', 'worker.js', 'README.md'];
-const WASM = ['attune_wasm.js', 'attune_wasm_bg.wasm', 'attune_chat.js', 'attune_chat_bg.wasm'];
+const MODULES = ['index.js', 'proxy.js', 'errors.js', 'core.js', 'models.js', 'worker.js'];
+const DOCS = ['index.d.ts', 'README.md'];
+const GLUE = ['attune_wasm.js', 'attune_chat.js'];
+const WASM = ['attune_wasm_bg.wasm', 'attune_chat_bg.wasm'];
 
 function classic(src, file) {
   const body = src
@@ -35,22 +41,40 @@ function classic(src, file) {
   return `// --- ${file}\n${body}`;
 }
 
-await fs.rm(out, { recursive: true, force: true });
-await fs.mkdir(out, { recursive: true });
-for (const f of MODULES) await fs.copyFile(path.join(TEMPLATE, f), path.join(out, f));
-for (const f of WASM) await fs.copyFile(path.join(bindgen, f), path.join(out, f));
-
-// package.json: the version is the crate's.
+// The crate's version and license: package.json's and each minified file's license line.
 const cargo = await fs.readFile(path.join(REPO, 'Cargo.toml'), 'utf8');
 const version = /^version = "([^"]+)"/m.exec(cargo)[1];
+const license = /^license = "([^"]+)"/m.exec(cargo)[1];
+
+/** `src` minified: an ES module (`format: 'esm'` keeps imports, exports and import.meta) or,
+ * without a format, the classic script as it is. No syntax is lowered (target esnext). */
+async function minify(src, file, format) {
+  const { code } = await transform(src, {
+    minify: true, format, sourcefile: file, legalComments: 'none',
+    banner: `/*! Attune ${version} (${file}) | ${license} */`,
+  });
+  return code;
+}
+
+await fs.rm(out, { recursive: true, force: true });
+await fs.mkdir(out, { recursive: true });
+for (const f of DOCS) await fs.copyFile(path.join(TEMPLATE, f), path.join(out, f));
+for (const f of WASM) await fs.copyFile(path.join(bindgen, f), path.join(out, f));
+for (const [dir, names] of [[TEMPLATE, MODULES], [bindgen, GLUE]]) {
+  for (const f of names) {
+    await fs.writeFile(path.join(out, f), await minify(await fs.readFile(path.join(dir, f), 'utf8'), f, 'esm'));
+  }
+}
+
+// package.json: the version is the crate's.
 const pkg = JSON.parse(await fs.readFile(path.join(TEMPLATE, 'package.json'), 'utf8'));
 pkg.version = version;
 await fs.writeFile(path.join(out, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
 
 const parts = [];
 for (const f of ['errors.js', 'proxy.js', 'script.js']) parts.push(classic(await fs.readFile(path.join(TEMPLATE, f), 'utf8'), f));
-const script = `/*! Attune ${version} — script-tag build: defines window.Attune. Apache-2.0 */\n(function () {\n'use strict';\n${parts.join('\n')}\n})();\n`;
-await fs.writeFile(path.join(out, 'attune.js'), script);
+const script = `(function () {\n'use strict';\n${parts.join('\n')}\n})();\n`;
+await fs.writeFile(path.join(out, 'attune.js'), await minify(script, 'attune.js, script tag: defines window.Attune'));
 execFileSync(process.execPath, ['--check', path.join(out, 'attune.js')], { stdio: 'inherit' });
 
 console.log(`build-pkg: ${out} (attune ${version})`);

@@ -34,7 +34,8 @@ if [ "$want" != "$have" ]; then
   cargo install -q wasm-bindgen-cli --version "$want" --force
 fi
 
-# npm tools: binaryen (wasm-opt; Debian's is too old and emits broken modules), playwright-core,
+# npm tools: binaryen (wasm-opt; Debian's is too old and emits broken modules), esbuild (minifies
+# pkg/'s JS), playwright-core,
 # @wllama/wllama (llama.cpp in wasm, the comparison of `make bench-chat`).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "npm ci"
