@@ -147,7 +147,16 @@ pub fn bench(mut args: Arguments) -> Result<()> {
         "decode_tokens": generated,
         "decode_tokens_per_s": (best_decode * 10.0).round() / 10.0,
         "repeats": repeats,
+        "peak_rss_bytes": peak_rss_bytes(),
     });
     println!("{json}");
     Ok(())
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), or `None` where /proc has no such line.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
