@@ -1,6 +1,10 @@
-// y[m, n] = x[m, k] · w[n, k]ᵀ (+ bias[n]). One 16 x 16 tile of y per workgroup; x and the
-// weight (dequantized from its blocks) are staged through workgroup memory 32 columns of k
-// at a time. Edges (m, n, k not multiples of the tile) are padded with zeros.
+// y[m, n] = x[m, k] · w[n, k]ᵀ (+ bias[n]). A workgroup of 16 x WY invocations computes a
+// (4·WY) x 64 tile of y, each invocation a 4 x 4 block of it (rows ty + WY·i, columns
+// tx + 16j), so every value read from workgroup memory feeds 4 multiply-adds. Per step of 32
+// along k, x's rows and w's rows are staged in workgroup memory, w dequantized once: an
+// invocation unpacks 8 consecutive weights of a row at a time (one scale read, two words of
+// quants). WY (4 for a few rows, 16 for many) is a `const` prefixed to the source.
+// Edges (m, n, k not multiples of the tile) are padded with zeros.
 
 struct Params { m: u32, n: u32, k: u32, has_bias: u32, p4: u32, p5: u32, p6: u32, p7: u32 }
 
@@ -10,45 +14,74 @@ struct Params { m: u32, n: u32, k: u32, has_bias: u32, p4: u32, p5: u32, p6: u32
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-const T: u32 = 16u;
+const TM: u32 = 4u;
+const BM: u32 = WY * TM;
+const NT: u32 = 16u * WY;
+const BN: u32 = 64u;
 const KT: u32 = 32u;
 
-var<workgroup> xs: array<f32, 512>;
-var<workgroup> ws: array<f32, 512>;
+// k-major: xs[t * BM + row], ws[t * BN + col], so the 16 invocations of a row of the
+// workgroup read 16 consecutive words.
+var<workgroup> xs: array<f32, BM * KT>;
+var<workgroup> ws: array<f32, BN * KT>;
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(16, WY)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    let col = wid.x * T + lid.x;
-    let row = wid.y * T + lid.y;
-    let li = lid.y * T + lid.x;
-    var acc = 0.0;
+    let li = lid.y * 16u + lid.x;
+    let row0 = wid.y * BM;
+    let col0 = wid.x * BN;
+    var acc: array<array<f32, 4>, TM>;
     for (var k0 = 0u; k0 < p.k; k0 += KT) {
-        for (var e = li; e < T * KT; e += T * T) {
+        for (var e = li; e < BM * KT; e += NT) {
             let r = e / KT;
-            let kk = k0 + e % KT;
-            let xr = wid.y * T + r;
-            var xv = 0.0;
-            if (xr < p.m && kk < p.k) {
-                xv = x[xr * p.k + kk];
+            let t = e % KT;
+            var v = 0.0;
+            if (row0 + r < p.m && k0 + t < p.k) {
+                v = x[(row0 + r) * p.k + k0 + t];
             }
-            xs[e] = xv;
-            let wr = wid.x * T + r;
-            var wv = 0.0;
-            if (wr < p.n && kk < p.k) {
-                wv = load_w(wr * p.k + kk);
+            xs[t * BM + r] = v;
+        }
+        // Chunk c: row c / 4 of the tile, k offset 8 (c % 4).
+        for (var c = li; c < BN * KT / 8u; c += NT) {
+            let wr = c >> 2u;
+            let wc = (c & 3u) * 8u;
+            var wv: array<f32, 8>;
+            if (col0 + wr < p.n && k0 + wc < p.k) {
+                wv = load_w8(col0 + wr, k0 + wc, p.k);
             }
-            ws[e] = wv;
+            for (var i = 0u; i < 8u; i++) {
+                ws[(wc + i) * BN + wr] = wv[i];
+            }
         }
         workgroupBarrier();
         for (var t = 0u; t < KT; t++) {
-            acc += xs[lid.y * KT + t] * ws[lid.x * KT + t];
+            var xv: array<f32, TM>;
+            for (var i = 0u; i < TM; i++) {
+                xv[i] = xs[t * BM + lid.y + WY * i];
+            }
+            for (var j = 0u; j < 4u; j++) {
+                let wj = ws[t * BN + lid.x + 16u * j];
+                for (var i = 0u; i < TM; i++) {
+                    acc[i][j] += xv[i] * wj;
+                }
+            }
         }
         workgroupBarrier();
     }
-    if (row < p.m && col < p.n) {
-        if (p.has_bias != 0u) {
-            acc += bias[col];
+    for (var j = 0u; j < 4u; j++) {
+        let col = col0 + lid.x + 16u * j;
+        if (col >= p.n) {
+            continue;
         }
-        y[row * p.n + col] = acc;
+        var b = 0.0;
+        if (p.has_bias != 0u) {
+            b = bias[col];
+        }
+        for (var i = 0u; i < TM; i++) {
+            let row = row0 + lid.y + WY * i;
+            if (row < p.m) {
+                y[row * p.n + col] = acc[i][j] + b;
+            }
+        }
     }
 }
