@@ -14,8 +14,7 @@ struct Params { m: u32, n: u32, k: u32, has_bias: u32, p4: u32, p5: u32, p6: u32
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-const TM: u32 = 4u;
-const BM: u32 = WY * TM;
+const BM: u32 = WY * 4u;
 const NT: u32 = 16u * WY;
 const BN: u32 = 64u;
 const KT: u32 = 32u;
@@ -30,7 +29,12 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     let li = lid.y * 16u + lid.x;
     let row0 = wid.y * BM;
     let col0 = wid.x * BN;
-    var acc: array<array<f32, 4>, TM>;
+    // Row i of the invocation's block, columns tx + 16j in lanes j: named vectors rather than
+    // an indexed array, so no compiler has to unroll loops to keep them in registers.
+    var a0 = vec4<f32>();
+    var a1 = vec4<f32>();
+    var a2 = vec4<f32>();
+    var a3 = vec4<f32>();
     for (var k0 = 0u; k0 < p.k; k0 += KT) {
         for (var e = li; e < BM * KT; e += NT) {
             let r = e / KT;
@@ -55,33 +59,37 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         }
         workgroupBarrier();
         for (var t = 0u; t < KT; t++) {
-            var xv: array<f32, TM>;
-            for (var i = 0u; i < TM; i++) {
-                xv[i] = xs[t * BM + lid.y + WY * i];
-            }
-            for (var j = 0u; j < 4u; j++) {
-                let wj = ws[t * BN + lid.x + 16u * j];
-                for (var i = 0u; i < TM; i++) {
-                    acc[i][j] += xv[i] * wj;
-                }
-            }
+            let xo = t * BM + lid.y;
+            let wo = t * BN + lid.x;
+            let wv = vec4<f32>(ws[wo], ws[wo + 16u], ws[wo + 32u], ws[wo + 48u]);
+            a0 += xs[xo] * wv;
+            a1 += xs[xo + WY] * wv;
+            a2 += xs[xo + 2u * WY] * wv;
+            a3 += xs[xo + 3u * WY] * wv;
         }
         workgroupBarrier();
     }
+    let row = row0 + lid.y;
+    let col = col0 + lid.x;
+    store_row(row, col, a0);
+    store_row(row + WY, col, a1);
+    store_row(row + 2u * WY, col, a2);
+    store_row(row + 3u * WY, col, a3);
+}
+
+// y[row, col + 16j] = v[j] + bias, for those inside the bounds.
+fn store_row(row: u32, col: u32, v: vec4<f32>) {
+    if (row >= p.m) {
+        return;
+    }
     for (var j = 0u; j < 4u; j++) {
-        let col = col0 + lid.x + 16u * j;
-        if (col >= p.n) {
-            continue;
-        }
-        var b = 0.0;
-        if (p.has_bias != 0u) {
-            b = bias[col];
-        }
-        for (var i = 0u; i < TM; i++) {
-            let row = row0 + lid.y + WY * i;
-            if (row < p.m) {
-                y[row * p.n + col] = acc[i][j] + b;
+        let c = col + 16u * j;
+        if (c < p.n) {
+            var b = 0.0;
+            if (p.has_bias != 0u) {
+                b = bias[c];
             }
+            y[row * p.n + c] = v[j] + b;
         }
     }
 }
