@@ -6,7 +6,7 @@ use super::pipelines::Pipelines;
 use crate::error::{AttuneError, Result};
 use std::sync::{Arc, Mutex};
 
-/// Smallest workgroup the kernels need (`matmul` runs 16 x 16 invocations).
+/// Smallest workgroup the kernels need (the wide `matmul` runs 16 x 16 invocations).
 const NEEDED_INVOCATIONS: u32 = 256;
 /// Workgroup memory the wide `matmul` stages per step (two 64 x 32 f32 tiles): WebGPU's
 /// guaranteed minimum.
