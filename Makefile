@@ -120,6 +120,7 @@ eval: models
 bench-gpu: models
 	mkdir -p bench/out
 	$(CLI) bench --types q8_0 --devices cpu,gpu --out bench/out/native-gpu.json
+	$(CLI) bench-kernels --types q8_0 --out bench/out/gpu-kernels.json > /dev/null
 	$(BROWSER_ENV) WASM_BINDGEN_TEST_WEBDRIVER_JSON=webdriver-webgpu.json \
 	  $(CARGO) test --release --target wasm32-unknown-unknown --test web_gpu_bench \
 	  -- --nocapture 2>&1 | tee bench/out/browser-gpu.log | sed -n 's/.*ATTUNE_BENCH //p' > bench/out/browser-gpu.json

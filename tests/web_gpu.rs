@@ -85,8 +85,9 @@ async fn matmul_every_weight_type_and_odd_sizes() {
     let ctx = context().await;
     let mut rng = Rng(1);
     let types = [GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1];
-    // (m, k, n): tiles are 16 x 16; k is whole quant blocks (32).
-    for (m, k, n) in [(37, 96, 45), (1, 64, 17), (16, 32, 16), (3, 160, 70)] {
+    // (m, k, n): one row (matvec), tiles of 16 rows (m <= 32) or 64 rows, by 64 columns, each
+    // partly filled and more than one; k is whole quant blocks (32).
+    for (m, k, n) in [(37, 96, 45), (1, 64, 17), (16, 32, 16), (3, 160, 70), (70, 64, 130)] {
         let x = rng.vec(m * k);
         let w = rng.vec(n * k);
         let b = rng.vec(n);

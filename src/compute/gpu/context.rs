@@ -6,8 +6,11 @@ use super::pipelines::Pipelines;
 use crate::error::{AttuneError, Result};
 use std::sync::{Arc, Mutex};
 
-/// Smallest workgroup the kernels need (`matmul` runs 16 x 16 invocations).
+/// Smallest workgroup the kernels need (the wide `matmul` runs 16 x 16 invocations).
 const NEEDED_INVOCATIONS: u32 = 256;
+/// Workgroup memory the wide `matmul` stages per step (two 64 x 32 f32 tiles): WebGPU's
+/// guaranteed minimum.
+const NEEDED_WORKGROUP_BYTES: u32 = 16384;
 
 /// An open GPU device. Cheap to share through `Arc`.
 pub struct GpuContext {
@@ -58,6 +61,12 @@ impl GpuContext {
             })?;
         let info = adapter.get_info();
         let limits = adapter.limits();
+        if limits.max_compute_workgroup_storage_size < NEEDED_WORKGROUP_BYTES {
+            return Err(compute_err(format!(
+                "adapter {} allows {} bytes of workgroup memory; the kernels need {NEEDED_WORKGROUP_BYTES}",
+                info.name, limits.max_compute_workgroup_storage_size
+            )));
+        }
         if limits.max_compute_invocations_per_workgroup < NEEDED_INVOCATIONS
             || limits.max_compute_workgroup_size_x < 64
             || limits.max_compute_workgroup_size_y < 16

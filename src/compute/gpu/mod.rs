@@ -34,6 +34,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+/// Columns of y per matmul workgroup (matmul.wgsl's BN).
+const MATMUL_TILE_COLS: usize = 64;
 const SLOT_BITS: u32 = 20;
 const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
 const GEN_MASK: u32 = u32::MAX >> SLOT_BITS;
@@ -568,15 +570,17 @@ impl Backend for GpuBackend {
         let len = m.checked_mul(n).ok_or_else(|| AttuneError::InputTooLarge("matmul output".into()))?;
         let out = self.buffer_for(len, "matmul")?;
         if m == 1 {
-            // Decoding: one workgroup per output instead of mostly idle 16 x 16 tiles.
+            // Decoding: 8 outputs per workgroup instead of mostly idle matmul tiles.
             let p = self.params([1, n as u32, k as u32, bias_buf.is_some() as u32, 0, 0, 0, 0]);
             let bb = Bind::Buf(bias_buf.unwrap_or_else(|| self.dummy.clone()));
             let binds = vec![p, Bind::Buf(xb), Bind::Buf(raw), bb, Bind::Buf(out.clone())];
-            self.dispatch_n("matvec", Some(ty), binds, n, 1)?;
+            self.dispatch_n("matvec", Some(ty), binds, n, 8)?;
             return self.alloc(out, m, n);
         }
         let maxd = self.ctx.limits.max_compute_workgroups_per_dimension as usize;
-        let groups = (n.div_ceil(16), m.div_ceil(16));
+        // Tiles of 64 rows would leave most of a short batch idle: 16 rows up to 32.
+        let (kernel, tile_rows) = if m <= 32 { ("matmul_narrow", 16) } else { ("matmul", 64) };
+        let groups = (n.div_ceil(MATMUL_TILE_COLS), m.div_ceil(tile_rows));
         if groups.0 > maxd || groups.1 > maxd {
             self.pool.put(out);
             return compute(format!("matmul {m} x {k} · {n}: too many workgroups for this adapter"));
@@ -585,7 +589,7 @@ impl Backend for GpuBackend {
         let bb = Bind::Buf(bias_buf.unwrap_or_else(|| self.dummy.clone()));
         // k = 0 runs too: the kernel's K loop is empty and each output is the bias (or 0).
         self.dispatch(
-            "matmul",
+            kernel,
             Some(ty),
             vec![p, Bind::Buf(xb), Bind::Buf(raw), bb, Bind::Buf(out.clone())],
             (groups.0 as u32, groups.1 as u32),

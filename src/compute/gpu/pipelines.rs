@@ -9,22 +9,28 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 const DEQUANT: &str = include_str!("kernels/dequant.wgsl");
+/// The workgroup sum the row reductions (norms) share.
+const REDUCE: &str = include_str!("kernels/reduce.wgsl");
 
-/// The kernels, by name. Those marked `true` read a weight through `dequant.wgsl`.
-const KERNELS: &[(&str, &str, bool)] = &[
-    ("matmul", include_str!("kernels/matmul.wgsl"), true),
-    ("gather", include_str!("kernels/gather.wgsl"), true),
-    ("add", include_str!("kernels/add.wgsl"), false),
-    ("gelu", include_str!("kernels/gelu.wgsl"), false),
-    ("layer_norm", include_str!("kernels/layer_norm.wgsl"), false),
-    ("attention", include_str!("kernels/attention.wgsl"), false),
-    ("mean_pool", include_str!("kernels/mean_pool.wgsl"), false),
-    ("l2_normalize", include_str!("kernels/l2_normalize.wgsl"), false),
-    ("matvec", include_str!("kernels/matvec.wgsl"), true),
-    ("rms_norm", include_str!("kernels/rms_norm.wgsl"), false),
-    ("rope", include_str!("kernels/rope.wgsl"), false),
-    ("swiglu", include_str!("kernels/swiglu.wgsl"), false),
-    ("attention_cached", include_str!("kernels/attention_cached.wgsl"), false),
+/// The kernels, by name: (name, source, reads a weight through `dequant.wgsl`, prelude: WGSL
+/// prefixed to the source, constants or shared functions). One source can back several
+/// kernels specialized by constants.
+const KERNELS: &[(&str, &str, bool, &str)] = &[
+    // Row tiles of 64 for batches, of 16 for a sentence or two.
+    ("matmul", include_str!("kernels/matmul.wgsl"), true, "const WY: u32 = 16u;"),
+    ("matmul_narrow", include_str!("kernels/matmul.wgsl"), true, "const WY: u32 = 4u;"),
+    ("gather", include_str!("kernels/gather.wgsl"), true, ""),
+    ("add", include_str!("kernels/add.wgsl"), false, ""),
+    ("gelu", include_str!("kernels/gelu.wgsl"), false, ""),
+    ("layer_norm", include_str!("kernels/layer_norm.wgsl"), false, REDUCE),
+    ("attention", include_str!("kernels/attention.wgsl"), false, ""),
+    ("mean_pool", include_str!("kernels/mean_pool.wgsl"), false, ""),
+    ("l2_normalize", include_str!("kernels/l2_normalize.wgsl"), false, REDUCE),
+    ("matvec", include_str!("kernels/matvec.wgsl"), true, ""),
+    ("rms_norm", include_str!("kernels/rms_norm.wgsl"), false, REDUCE),
+    ("rope", include_str!("kernels/rope.wgsl"), false, ""),
+    ("swiglu", include_str!("kernels/swiglu.wgsl"), false, ""),
+    ("attention_cached", include_str!("kernels/attention_cached.wgsl"), false, ""),
 ];
 
 #[derive(Default)]
@@ -34,14 +40,14 @@ pub struct Pipelines {
 
 /// The WGSL source of `name`, specialized for weight type `wtype` where the kernel reads one.
 pub fn source(name: &str, wtype: Option<GgmlType>) -> Result<String> {
-    let (_, src, weighted) = KERNELS
+    let (_, src, weighted, prelude) = KERNELS
         .iter()
-        .find(|(n, _, _)| *n == name)
+        .find(|(n, _, _, _)| *n == name)
         .ok_or_else(|| AttuneError::Compute(format!("no GPU kernel named {name}")))?;
     Ok(match (weighted, wtype) {
-        (true, Some(t)) => format!("const WTYPE: u32 = {}u;\n{DEQUANT}\n{src}", t.id()),
+        (true, Some(t)) => format!("const WTYPE: u32 = {}u;\n{prelude}\n{DEQUANT}\n{src}", t.id()),
         (true, None) => return Err(AttuneError::Compute(format!("kernel {name} needs a weight type"))),
-        (false, _) => src.to_string(),
+        (false, _) => format!("{prelude}\n{src}"),
     })
 }
 

@@ -102,9 +102,11 @@ fn matmul_every_weight_type_matches_the_reference() {
     let mut report = Vec::new();
     for ty in ALL_TYPES {
         let (mut worst_naive, mut worst_cpu) = (0f32, 0f32);
-        for (case, &(m, k, n)) in [1, 7, 33]
+        // m: the matrix-vector kernel, the narrow matmul tile (16 rows), the wide one (64) with
+        // partial tiles; n: under, over and exactly one multiple of the 64 columns of a tile.
+        for (case, &(m, k, n)) in [1, 7, 33, 70]
             .iter()
-            .flat_map(|&m| [32, 384].into_iter().flat_map(move |k| [5, 384].into_iter().map(move |n| (m, k, n))))
+            .flat_map(|&m| [32, 384].into_iter().flat_map(move |k| [5, 100, 384].into_iter().map(move |n| (m, k, n))))
             .collect::<Vec<_>>()
             .iter()
             .enumerate()
@@ -146,7 +148,7 @@ fn matmul_every_weight_type_matches_the_reference() {
 fn matmul_float_weights_with_k_off_the_tile() {
     let mut be = gpu!();
     let mut r = Rng::new(7);
-    for &(m, k, n) in &[(1, 1, 1), (3, 5, 7), (17, 37, 19), (16, 64, 16), (2, 0, 3)] {
+    for &(m, k, n) in &[(1, 1, 1), (1, 13, 9), (3, 5, 7), (17, 37, 19), (16, 64, 16), (2, 0, 3), (40, 45, 70)] {
         for ty in [GgmlType::F32, GgmlType::F16] {
             let (x, wv, bv) = (r.vec(m * k), r.vec(n * k), r.vec(n));
             let w = be.weight(&source(ty, n, k, &wv, 1)).unwrap();

@@ -1,6 +1,7 @@
 //! Subcommand dispatch and the pieces every subcommand shares.
 
 mod bench;
+mod bench_kernels;
 mod chat;
 mod convert;
 mod embed;
@@ -30,6 +31,9 @@ USAGE:
                [--devices cpu,gpu] [--out FILE.json]
       sentences per second at batch 1 and 32 per quant type and device, as JSON
       (on the GPU with the submissions, dispatches and readbacks per call)
+  attune bench-kernels [--types q8_0,q4_0,...] [--rows 16,512] [--ms 1500] [--out FILE.json]
+      GPU profile: milliseconds per kernel on the models' shapes, one op per
+      submission, waited for (median), as JSON
   attune chat --model FILE.gguf [--system TEXT] [--max-tokens N] [--temperature T]
               [--seed S] [--top-k K] [--top-p P] [--repeat-penalty R] [--stop TEXT]...
               [--raw] [--device auto|gpu|cpu] PROMPT
@@ -55,6 +59,7 @@ pub fn main() -> ExitCode {
         Some("convert") => convert::run(args),
         Some("embed") => embed::run(args),
         Some("bench") => bench::run(args),
+        Some("bench-kernels") => bench_kernels::run(args),
         Some("chat") => chat::run(args),
         Some("bench-chat") => chat::bench(args),
         Some("eval-movielens") => eval::run(args),

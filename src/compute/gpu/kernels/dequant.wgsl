@@ -47,3 +47,61 @@ fn load_w(e: u32) -> f32 {
         return w_i8(base + 4u + j) * w_half(base);
     }
 }
+
+// The 8 bytes at even byte offset `off`, as two little-endian words.
+fn w_bytes8(off: u32) -> vec2<u32> {
+    let i = off >> 2u;
+    let a = w[i];
+    let b = w[i + 1u];
+    if ((off & 2u) == 0u) {
+        return vec2<u32>(a, b);
+    }
+    // Bytes off..off+8 end in the word holding byte off+7, which lies inside the buffer.
+    let c = w[(off + 7u) >> 2u];
+    return vec2<u32>((a >> 16u) | (b << 16u), (b >> 16u) | (c << 16u));
+}
+
+// Signed byte `j` (0..3) of `v`.
+fn i8_at(v: u32, j: u32) -> f32 {
+    return f32(bitcast<i32>(v << (24u - 8u * j)) >> 24u);
+}
+
+// Elements k0..k0+8 of weight row `row` (rows of `kdim` elements), dequantized: the block's
+// scale read once and the quants as two words instead of one lookup per element. `k0` is a
+// multiple of 8. For the quantized types kdim is a multiple of 32, so the 8 lie in one block;
+// for F32/F16 elements past kdim read as 0.
+fn load_w8(row: u32, k0: u32, kdim: u32) -> array<f32, 8> {
+    var o: array<f32, 8>;
+    let e = row * kdim + k0;
+    if (WTYPE == 0u || WTYPE == 1u) {
+        for (var i = 0u; i < 8u; i++) {
+            if (k0 + i < kdim) {
+                o[i] = load_w(e + i);
+            }
+        }
+        return o;
+    }
+    let b = e >> 5u;
+    let j = e & 31u;
+    if (WTYPE == 2u || WTYPE == 3u) {
+        // Nibble byte t holds elements t (low) and t + 16 (high).
+        let base = b * select(18u, 20u, WTYPE == 3u);
+        let v = w_bytes8(base + select(2u, 4u, WTYPE == 3u) + (j & 15u));
+        let sh = select(0u, 4u, j >= 16u);
+        let d = w_half(base);
+        let m = select(-8.0 * d, w_half(base + 2u), WTYPE == 3u);
+        for (var i = 0u; i < 4u; i++) {
+            o[i] = f32((v.x >> (8u * i + sh)) & 15u) * d + m;
+            o[i + 4u] = f32((v.y >> (8u * i + sh)) & 15u) * d + m;
+        }
+        return o;
+    }
+    let base = b * select(34u, 36u, WTYPE == 9u);
+    let v = w_bytes8(base + select(2u, 4u, WTYPE == 9u) + j);
+    let d = w_half(base);
+    for (var i = 0u; i < 4u; i++) {
+        o[i] = i8_at(v.x, i) * d;
+        o[i + 4u] = i8_at(v.y, i) * d;
+    }
+    return o;
+}

@@ -1,13 +1,11 @@
-// Each row divided by its L2 norm; a zero row stays zero. One workgroup of 64 per row.
+// Each row divided by its L2 norm; a zero row stays zero. One workgroup of 64 per row;
+// the sum of squares reduced by `workgroup_sum` (reduce.wgsl).
 
 struct Params { rows: u32, cols: u32, p2: u32, p3: u32, p4: u32, p5: u32, p6: u32, p7: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-
-const WG: u32 = 64u;
-var<workgroup> part: array<f32, 64>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
@@ -23,15 +21,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         let v = x[base + c];
         s += v * v;
     }
-    part[l] = s;
-    workgroupBarrier();
-    for (var h = WG / 2u; h > 0u; h >>= 1u) {
-        if (l < h) {
-            part[l] += part[l + h];
-        }
-        workgroupBarrier();
-    }
-    let norm = sqrt(part[0]);
+    let total = workgroup_sum(s, l);
+    let norm = sqrt(total);
     for (var c = l; c < p.cols; c += WG) {
         let v = x[base + c];
         out[base + c] = select(v, v / norm, norm > 0.0);

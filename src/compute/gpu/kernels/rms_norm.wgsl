@@ -1,5 +1,5 @@
 // RMS norm of each row (x / sqrt(mean(x²) + eps)), then * gamma.
-// One workgroup of 64 per row; the sum of squares reduced in workgroup memory.
+// One workgroup of 64 per row; the sum of squares reduced by `workgroup_sum` (reduce.wgsl).
 
 struct Params { rows: u32, cols: u32, eps_bits: u32, p3: u32, p4: u32, p5: u32, p6: u32, p7: u32 }
 
@@ -7,9 +7,6 @@ struct Params { rows: u32, cols: u32, eps_bits: u32, p3: u32, p4: u32, p5: u32, 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
-const WG: u32 = 64u;
-var<workgroup> part: array<f32, 64>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
@@ -26,15 +23,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         let v = x[base + c];
         s += v * v;
     }
-    part[l] = s;
-    workgroupBarrier();
-    for (var h = WG / 2u; h > 0u; h >>= 1u) {
-        if (l < h) {
-            part[l] += part[l + h];
-        }
-        workgroupBarrier();
-    }
-    let inv = 1.0 / sqrt(part[0] / f32(p.cols) + bitcast<f32>(p.eps_bits));
+    let total = workgroup_sum(s, l);
+    let inv = 1.0 / sqrt(total / f32(p.cols) + bitcast<f32>(p.eps_bits));
     for (var c = l; c < p.cols; c += WG) {
         out[base + c] = x[base + c] * inv * gamma[c];
     }
