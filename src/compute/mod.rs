@@ -11,6 +11,7 @@
 //! Weights are `[rows, cols]` = `[out_features, in_features]` as GGUF stores them (ne0 = cols),
 //! and stay in their file type (F32, F16, Q8_0, Q4_0, Q4_1); kernels dequantize on the fly.
 
+pub mod checks;
 pub mod cpu;
 pub mod device;
 pub mod gpu;

@@ -14,7 +14,7 @@ pub use ops::softmax;
 pub use simd::Kernels;
 
 use super::{
-    check_bounds, check_cached_attention, check_rope, AttentionSpec, Backend, CachedAttentionSpec, KvCache,
+    check_bounds, checks, check_cached_attention, check_rope, AttentionSpec, Backend, CachedAttentionSpec, KvCache,
     ReadFuture, RopeSpec, Tensor, Weight, WeightSource,
 };
 use crate::error::{AttuneError, Result};
@@ -174,42 +174,28 @@ impl Backend for CpuBackend {
     }
 
     fn input(&mut self, data: &[f32], rows: usize, cols: usize) -> Result<Tensor> {
-        if rows.checked_mul(cols) != Some(data.len()) {
-            return invalid(format!("input: {} values for {rows} x {cols}", data.len()));
-        }
+        checks::input(data.len(), rows, cols)?;
         self.alloc(data.to_vec(), rows, cols)
     }
 
     fn gather(&mut self, table: Weight, ids: &[u32]) -> Result<Tensor> {
         let src = self.source(table)?;
         let (rows, cols, ty) = (src.rows, src.cols, src.dtype);
-        if cols % ty.block_elems() != 0 {
-            return invalid(format!("gather: rows of {cols} {} values are not whole blocks", ty.name()));
-        }
+        checks::gather(&src.name, rows, cols, ty, ids)?;
         let row_bytes = ty.bytes_for(cols)?;
         let data = src.data()?;
         let len = ids.len().checked_mul(cols).ok_or_else(|| AttuneError::InputTooLarge("gather".into()))?;
         let mut out = vec![0f32; len];
         if cols > 0 {
             for (o, &id) in out.chunks_exact_mut(cols).zip(ids) {
-                if id as usize >= rows {
-                    return invalid(format!(
-                        "gather: id {id} out of range for {} with {rows} rows",
-                        src.name
-                    ));
-                }
                 dequantize(ty, &data[id as usize * row_bytes..][..row_bytes], o)?;
             }
-        } else if let Some(&id) = ids.iter().find(|&&id| id as usize >= rows) {
-            return invalid(format!("gather: id {id} out of range for {} with {rows} rows", src.name));
         }
         self.alloc(out, ids.len(), cols)
     }
 
     fn matmul(&mut self, x: Tensor, w: Weight, bias: Option<Weight>) -> Result<Tensor> {
-        if x.cols != w.cols {
-            return invalid(format!("matmul: x is {} x {} but w is {} x {}", x.rows, x.cols, w.rows, w.cols));
-        }
+        checks::matmul(x, w)?;
         let bias = bias.map(|b| self.vector(b, w.rows, "matmul bias")).transpose()?;
         let src = self.source(w)?;
         let f = if self.float_activations { matmul::matmul_float_activations } else { matmul::matmul };
@@ -227,9 +213,7 @@ impl Backend for CpuBackend {
     }
 
     fn add(&mut self, a: Tensor, b: Tensor) -> Result<Tensor> {
-        if (a.rows, a.cols) != (b.rows, b.cols) {
-            return invalid(format!("add: {} x {} + {} x {}", a.rows, a.cols, b.rows, b.cols));
-        }
+        checks::same_shape("add", a, b)?;
         let out = ops::add(self.get(a)?, self.get(b)?);
         self.alloc(out, a.rows, a.cols)
     }
@@ -287,17 +271,13 @@ impl Backend for CpuBackend {
     }
 
     fn swiglu(&mut self, gate: Tensor, up: Tensor) -> Result<Tensor> {
-        if (gate.rows, gate.cols) != (up.rows, up.cols) {
-            return invalid(format!("swiglu: gate {} x {}, up {} x {}", gate.rows, gate.cols, up.rows, up.cols));
-        }
+        checks::same_shape("swiglu", gate, up)?;
         let out = ops::swiglu(self.get(gate)?, self.get(up)?);
         self.alloc(out, gate.rows, gate.cols)
     }
 
     fn slice_rows(&mut self, x: Tensor, start: usize, rows: usize) -> Result<Tensor> {
-        if start.checked_add(rows).is_none_or(|end| end > x.rows) {
-            return invalid(format!("slice_rows: rows {start}..{start}+{rows} of {}", x.rows));
-        }
+        checks::slice_rows(x, start, rows)?;
         let out = self.get(x)?[start * x.cols..(start + rows) * x.cols].to_vec();
         self.alloc(out, rows, x.cols)
     }
@@ -313,16 +293,7 @@ impl Backend for CpuBackend {
     }
 
     fn cache_write(&mut self, cache: KvCache, x: Tensor, at_row: usize) -> Result<()> {
-        let held = self.cache_rows(cache)?;
-        if x.cols != cache.cols {
-            return invalid(format!("cache_write: x has {} cols, the cache {}", x.cols, cache.cols));
-        }
-        if at_row > held || at_row + x.rows > cache.capacity {
-            return invalid(format!(
-                "cache_write: {} rows at row {at_row} into a cache holding {held} of {} rows",
-                x.rows, cache.capacity
-            ));
-        }
+        checks::cache_write(cache, x, at_row, self.cache_rows(cache)?)?;
         let src = self.get(x)?.to_vec();
         let slot = self.caches[cache.id as usize].as_mut().expect("checked by cache_rows");
         slot.data.truncate(at_row * cache.cols);

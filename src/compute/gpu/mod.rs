@@ -23,7 +23,7 @@ pub use context::GpuContext;
 pub use pool::PoolStats;
 
 use super::{
-    check_bounds, check_cached_attention, check_rope, AttentionSpec, Backend, CachedAttentionSpec, KvCache,
+    check_bounds, checks, check_cached_attention, check_rope, AttentionSpec, Backend, CachedAttentionSpec, KvCache,
     ReadFuture, RopeSpec, RopeStyle, Tensor, Weight, WeightSource,
 };
 use crate::error::{AttuneError, Result};
@@ -518,9 +518,7 @@ impl Backend for GpuBackend {
     }
 
     fn input(&mut self, data: &[f32], rows: usize, cols: usize) -> Result<Tensor> {
-        if rows.checked_mul(cols) != Some(data.len()) {
-            return invalid(format!("input: {} values for {rows} x {cols}", data.len()));
-        }
+        checks::input(data.len(), rows, cols)?;
         let buf = self.buffer_for(data.len(), "input")?;
         if !data.is_empty() {
             let Bind::Arena { offset, size } = self.arena_push(bytemuck::cast_slice(data)) else { unreachable!() };
@@ -533,12 +531,7 @@ impl Backend for GpuBackend {
         let g = self.weight_ref(table)?;
         let (rows, cols, ty, name) = (g.src.rows, g.src.cols, g.src.dtype, g.src.name.clone());
         let raw = g.raw.clone();
-        if cols % ty.block_elems() != 0 {
-            return invalid(format!("gather: rows of {cols} {} values are not whole blocks", ty.name()));
-        }
-        if let Some(&id) = ids.iter().find(|&&id| id as usize >= rows) {
-            return invalid(format!("gather: id {id} out of range for {name} with {rows} rows"));
-        }
+        checks::gather(&name, rows, cols, ty, ids)?;
         let len = ids.len().checked_mul(cols).ok_or_else(|| AttuneError::InputTooLarge("gather".into()))?;
         let out = self.buffer_for(len, "gather")?;
         let p = self.params([u32_of(ids.len(), "gather")?, cols as u32, 0, 0, 0, 0, 0, 0]);
@@ -548,9 +541,7 @@ impl Backend for GpuBackend {
     }
 
     fn matmul(&mut self, x: Tensor, w: Weight, bias: Option<Weight>) -> Result<Tensor> {
-        if x.cols != w.cols {
-            return invalid(format!("matmul: x is {} x {} but w is {} x {}", x.rows, x.cols, w.rows, w.cols));
-        }
+        checks::matmul(x, w)?;
         let g = self.weight_ref(w)?;
         let (ty, raw) = (g.src.dtype, g.raw.clone());
         if w.cols % ty.block_elems() != 0 {
@@ -598,9 +589,7 @@ impl Backend for GpuBackend {
     }
 
     fn add(&mut self, a: Tensor, b: Tensor) -> Result<Tensor> {
-        if (a.rows, a.cols) != (b.rows, b.cols) {
-            return invalid(format!("add: {} x {} + {} x {}", a.rows, a.cols, b.rows, b.cols));
-        }
+        checks::same_shape("add", a, b)?;
         let (ab, bb) = (self.get(a)?.clone(), self.get(b)?.clone());
         let len = a.rows * a.cols;
         let out = self.buffer_for(len, "add")?;
@@ -735,9 +724,7 @@ impl Backend for GpuBackend {
     }
 
     fn swiglu(&mut self, gate: Tensor, up: Tensor) -> Result<Tensor> {
-        if (gate.rows, gate.cols) != (up.rows, up.cols) {
-            return invalid(format!("swiglu: gate {} x {}, up {} x {}", gate.rows, gate.cols, up.rows, up.cols));
-        }
+        checks::same_shape("swiglu", gate, up)?;
         let (gb, ub) = (self.get(gate)?.clone(), self.get(up)?.clone());
         let len = gate.rows * gate.cols;
         let out = self.buffer_for(len, "swiglu")?;
@@ -747,9 +734,7 @@ impl Backend for GpuBackend {
     }
 
     fn slice_rows(&mut self, x: Tensor, start: usize, rows: usize) -> Result<Tensor> {
-        if start.checked_add(rows).is_none_or(|end| end > x.rows) {
-            return invalid(format!("slice_rows: rows {start}..{start}+{rows} of {}", x.rows));
-        }
+        checks::slice_rows(x, start, rows)?;
         let src = self.get(x)?.clone();
         let out = self.buffer_for(rows * x.cols, "slice_rows")?;
         let size = (rows * x.cols * 4) as u64;
@@ -779,16 +764,7 @@ impl Backend for GpuBackend {
     }
 
     fn cache_write(&mut self, cache: KvCache, x: Tensor, at_row: usize) -> Result<()> {
-        let held = self.cache_ref(cache)?.rows;
-        if x.cols != cache.cols {
-            return invalid(format!("cache_write: x has {} cols, the cache {}", x.cols, cache.cols));
-        }
-        if at_row > held || at_row + x.rows > cache.capacity {
-            return invalid(format!(
-                "cache_write: {} rows at row {at_row} into a cache holding {held} of {} rows",
-                x.rows, cache.capacity
-            ));
-        }
+        checks::cache_write(cache, x, at_row, self.cache_ref(cache)?.rows)?;
         let src = self.get(x)?.clone();
         let slot = self.caches[cache.id as usize].as_mut().expect("checked by cache_ref");
         slot.rows = at_row + x.rows;
