@@ -7,7 +7,7 @@
 //   topics(optionsJson)                     → '[{"label","parent","weight","similarity"}]'
 //   context(queryJson, optionsJson, count?) → '{"text","tokens",…}'
 // (optionsJson is "null" when no options were given). The wasm `Assistant` (src/web/assistant.rs):
-// Assistant.load(bytes, { context }), reply(messages, options) → async iterator, countTokens(text).
+// Assistant.create(bytes, { context, device }) (async), reply(messages, options) → async iterator, countTokens(text).
 
 import init, * as wasm from './attune_wasm.js';
 import initChat, { Assistant } from './attune_chat.js';
