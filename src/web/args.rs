@@ -188,13 +188,18 @@ pub fn memory_text(json: &str) -> Result<String> {
 mod tests {
     use super::*;
 
+    /// The value of a call the test expects to succeed (its error, if not, fails the test).
+    fn ok<T>(r: Result<T>) -> T {
+        r.unwrap_or_else(|e| panic!("expected success, got {e}"))
+    }
+
     fn track(json: &str) -> Result<Event> {
         parse::<TrackArgs>(json, "track")?.into_event()
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn track_shapes() {
-        let e = track(r#"{"type":"click","item":{"id":"a","text":"hi","tags":["x"],"price":3}}"#).unwrap();
+        let e = ok(track(r#"{"type":"click","item":{"id":"a","text":"hi","tags":["x"],"price":3}}"#));
         assert_eq!((e.kind, e.item.id.as_str(), e.item.tags.len()), (EventKind::Click, "a", 1));
         let code = |j: &str| track(j).unwrap_err().code();
         assert_eq!(code(r#"{"type":"clik","item":{"id":"a"}}"#), "invalid_argument");
@@ -213,9 +218,9 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn forget_shapes() {
         let f = |j: &str| parse::<ForgetArgs>(j, "forget").and_then(ForgetArgs::into_forget);
-        assert_eq!(f(r#"{"itemId":"a"}"#).unwrap(), Forget::Item { id: "a".into() });
-        assert_eq!(f(r#"{"before":10}"#).unwrap(), Forget::Range { from_ms: i64::MIN, to_ms: 9 });
-        assert_eq!(f(r#"{"from":1,"to":5}"#).unwrap(), Forget::Range { from_ms: 1, to_ms: 5 });
+        assert_eq!(ok(f(r#"{"itemId":"a"}"#)), Forget::Item { id: "a".into() });
+        assert_eq!(ok(f(r#"{"before":10}"#)), Forget::Range { from_ms: i64::MIN, to_ms: 9 });
+        assert_eq!(ok(f(r#"{"from":1,"to":5}"#)), Forget::Range { from_ms: 1, to_ms: 5 });
         for bad in [r#"{}"#, r#"{"itemId":"a","tag":"b"}"#, r#"{"itemId":""}"#, r#"{"from":5,"to":1}"#, r#"{"item":"a"}"#, "[]"] {
             assert_eq!(f(bad).unwrap_err().code(), "invalid_argument", "{bad}");
         }
@@ -223,7 +228,7 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn embed_and_memory_shapes() {
-        assert_eq!(embed_texts(r#"["a","b"]"#).unwrap().len(), 2);
+        assert_eq!(ok(embed_texts(r#"["a","b"]"#)).len(), 2);
         assert_eq!(embed_texts("[]").unwrap_err().code(), "invalid_argument");
         assert_eq!(embed_texts(r#"["a",1]"#).unwrap_err().code(), "invalid_argument");
         let many = format!("[{}]", vec!["\"t\""; 10_000].join(","));
