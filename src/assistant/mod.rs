@@ -173,11 +173,7 @@ impl Assistant {
 
     /// Loads onto the device `choice` asks for (see [`crate::compute::device`]): the chosen
     /// backend and the reason for any fallback are in [`device`](Self::device).
-    pub async fn load_on(
-        bytes: SharedBytes,
-        choice: DeviceChoice,
-        context: Option<usize>,
-    ) -> Result<Self> {
+    pub async fn load_on(bytes: SharedBytes, choice: DeviceChoice, context: Option<usize>) -> Result<Self> {
         let file = GgufFile::parse(&bytes)?;
         let parts = Parts::read(&file)?;
         parts.join(Decoder::from_gguf_on(&file, &bytes, choice, context).await?)
@@ -458,11 +454,7 @@ impl Parts {
             Err(e) => return Err(e),
         };
         let name = file.str("general.name").unwrap_or("llama").to_string();
-        Ok(Parts {
-            tokenizer,
-            template,
-            name,
-        })
+        Ok(Parts { tokenizer, template, name })
     }
 
     fn join(self, decoder: Decoder) -> Result<Assistant> {
@@ -473,12 +465,7 @@ impl Parts {
                 decoder.config().vocab
             )));
         }
-        Ok(Assistant {
-            decoder,
-            tokenizer: self.tokenizer,
-            template: self.template,
-            name: self.name,
-        })
+        Ok(Assistant { decoder, tokenizer: self.tokenizer, template: self.template, name: self.name })
     }
 }
 

@@ -60,12 +60,8 @@ impl Assistant {
         #[wasm_bindgen(unchecked_optional_param_type = "AssistantLoadOptions")] options: JsValue,
     ) -> std::result::Result<Assistant, JsValue> {
         let (context, _) = chat_args::load_options(&options, false).map_err(to_js)?;
-        let core = Core::load_with_context(
-            Arc::new(bytes.to_vec()),
-            Box::new(CpuBackend::new()),
-            context,
-        )
-        .map_err(to_js)?;
+        let core = Core::load_with_context(Arc::new(bytes.to_vec()), Box::new(CpuBackend::new()), context)
+            .map_err(to_js)?;
         Ok(Self::new(core))
     }
 
@@ -79,9 +75,7 @@ impl Assistant {
         #[wasm_bindgen(unchecked_optional_param_type = "AssistantCreateOptions")] options: JsValue,
     ) -> std::result::Result<Assistant, JsValue> {
         let (context, device) = chat_args::load_options(&options, true).map_err(to_js)?;
-        let core = Core::load_on(Arc::new(bytes), device, context)
-            .await
-            .map_err(to_js)?;
+        let core = Core::load_on(Arc::new(bytes), device, context).await.map_err(to_js)?;
         Ok(Self::new(core))
     }
 
@@ -156,20 +150,13 @@ impl Assistant {
             model_name: core.model_name().to_string(),
             context: core.context(),
             device: core.device().clone(),
-            shared: Rc::new(Shared {
-                core: RefCell::new(core),
-                active: Cell::new(false),
-            }),
+            shared: Rc::new(Shared { core: RefCell::new(core), active: Cell::new(false) }),
         }
     }
 
     /// The current device, or the one at load while a generation holds the core.
     fn device(&self) -> DeviceReport {
-        self.shared
-            .core
-            .try_borrow()
-            .map(|c| c.device().clone())
-            .unwrap_or_else(|_| self.device.clone())
+        self.shared.core.try_borrow().map(|c| c.device().clone()).unwrap_or_else(|_| self.device.clone())
     }
 
     fn start(&self, begin: impl FnOnce(&Core) -> Result<Generation>) -> std::result::Result<JsValue, JsValue> {

@@ -53,26 +53,14 @@ fn count(v: &JsValue, name: &str, max: f64) -> Result<u64> {
 
 /// `{ context?: number, device?: 'auto' | 'gpu' | 'cpu' }` of `Assistant.create` (`load` takes
 /// no device: it is the CPU): the context in tokens, if given, and the device (default `auto`).
-pub fn load_options(
-    options: &JsValue,
-    device_allowed: bool,
-) -> Result<(Option<usize>, DeviceChoice)> {
-    let Some(obj) = object(options, "options")? else {
-        return Ok((None, DeviceChoice::Auto));
-    };
-    let known: &[&str] = if device_allowed {
-        &["context", "device"]
-    } else {
-        &["context"]
-    };
+pub fn load_options(options: &JsValue, device_allowed: bool) -> Result<(Option<usize>, DeviceChoice)> {
+    let Some(obj) = object(options, "options")? else { return Ok((None, DeviceChoice::Auto)) };
+    let known: &[&str] = if device_allowed { &["context", "device"] } else { &["context"] };
     for key in Object::keys(obj).iter() {
         let key = key.as_string().unwrap_or_default();
         if !known.contains(&key.as_str()) {
-            let hint = if key == "device" {
-                " (Assistant.load runs on the CPU; Assistant.create takes a device)"
-            } else {
-                ""
-            };
+            let hint =
+                if key == "device" { " (Assistant.load runs on the CPU; Assistant.create takes a device)" } else { "" };
             return Err(bad(format!("unknown load option {key:?}{hint}")));
         }
     }
@@ -85,10 +73,7 @@ pub fn load_options(
     };
     let device = match field(obj, "device")? {
         None => DeviceChoice::Auto,
-        Some(v) => v
-            .as_string()
-            .ok_or_else(|| bad("device must be a string: auto, gpu or cpu"))?
-            .parse()?,
+        Some(v) => v.as_string().ok_or_else(|| bad("device must be a string: auto, gpu or cpu"))?.parse()?,
     };
     Ok((context, device))
 }

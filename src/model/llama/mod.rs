@@ -70,10 +70,7 @@ impl Decoder {
         choice: DeviceChoice,
         context: Option<usize>,
     ) -> Result<Self> {
-        device::load_on(choice, |backend, report| {
-            Self::with_report(file, bytes, backend, report, context)
-        })
-        .await
+        device::load_on(choice, |backend, report| Self::with_report(file, bytes, backend, report, context)).await
     }
 
     fn with_report(
@@ -90,16 +87,7 @@ impl Decoder {
         }
         let weights = LlamaWeights::register(file, bytes, &config, backend.as_mut())?;
         let caches = new_caches(backend.as_mut(), &config, context)?;
-        Ok(Decoder {
-            config,
-            weights,
-            backend,
-            caches,
-            tokens: Vec::new(),
-            context,
-            device,
-            bytes: bytes.clone(),
-        })
+        Ok(Decoder { config, weights, backend, caches, tokens: Vec::new(), context, device, bytes: bytes.clone() })
     }
 
     pub fn config(&self) -> &LlamaConfig {
@@ -167,12 +155,7 @@ impl Decoder {
 
     /// [`feed`](Self::feed) on the current backend, from the longest prefix already cached.
     async fn feed_cached(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
-        let common = self
-            .tokens
-            .iter()
-            .zip(ids)
-            .take_while(|(a, b)| a == b)
-            .count();
+        let common = self.tokens.iter().zip(ids).take_while(|(a, b)| a == b).count();
         let mut start = common.min(ids.len() - 1);
         self.tokens.truncate(start);
         loop {

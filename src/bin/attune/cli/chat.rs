@@ -17,11 +17,7 @@ use std::time::Instant;
 
 /// Loads the chat model onto `device`; says on stderr what it runs on.
 fn load(model: &PathBuf, device: DeviceChoice) -> Result<Assistant> {
-    let a = pollster::block_on(Assistant::load_on(
-        Arc::new(read_file(model)?),
-        device,
-        None,
-    ))?;
+    let a = pollster::block_on(Assistant::load_on(Arc::new(read_file(model)?), device, None))?;
     eprintln!("attune: device: {}", a.device());
     Ok(a)
 }
@@ -117,23 +113,7 @@ pub fn bench(mut args: Arguments) -> Result<()> {
         generated = tokens;
         best_decode = best_decode.max(tokens as f64 / t.elapsed().as_secs_f64());
     }
-    // Work of one decode step on a GPU: submissions, dispatches and readbacks.
-    let per_token = match a.decoder().gpu_stats() {
-        Some(_) => {
-            let mut ids = prompt.clone();
-            ids.push(attune::model::sampler::argmax(&pollster::block_on(a.logits(&ids))?)?);
-            let before = a.decoder().gpu_stats().unwrap_or_default();
-            pollster::block_on(a.logits(&ids))?;
-            a.decoder().gpu_stats().map(|after| {
-                serde_json::json!({
-                    "submissions": after.submissions - before.submissions,
-                    "dispatches": after.dispatches - before.dispatches,
-                    "readbacks": after.readbacks - before.readbacks,
-                })
-            })
-        }
-        None => None,
-    };
+    let per_token = gpu_work_of_one_step(&mut a, &prompt)?;
     let json = serde_json::json!({
         "model": model.file_name().map(|f| f.to_string_lossy().into_owned()),
         "backend": a.device().backend,
@@ -151,6 +131,21 @@ pub fn bench(mut args: Arguments) -> Result<()> {
     });
     println!("{json}");
     Ok(())
+}
+
+/// Submissions, dispatches and readbacks of one decode step after `prompt` (`None` on the CPU).
+fn gpu_work_of_one_step(a: &mut Assistant, prompt: &[u32]) -> Result<Option<serde_json::Value>> {
+    let mut ids = prompt.to_vec();
+    ids.push(attune::model::sampler::argmax(&pollster::block_on(a.logits(&ids))?)?);
+    let Some(before) = a.decoder().gpu_stats() else { return Ok(None) };
+    pollster::block_on(a.logits(&ids))?;
+    Ok(a.decoder().gpu_stats().map(|after| {
+        serde_json::json!({
+            "submissions": after.submissions - before.submissions,
+            "dispatches": after.dispatches - before.dispatches,
+            "readbacks": after.readbacks - before.readbacks,
+        })
+    }))
 }
 
 /// The process's peak resident memory (Linux `VmHWM`), or `None` where /proc has no such line.
