@@ -54,6 +54,9 @@ pub enum AttuneError {
     /// An import is not a valid profile export; nothing was changed.
     #[error("invalid import: {0}")]
     InvalidImport(String),
+    /// The caller cancelled the call (an `AbortSignal`); what it had finished stays stored.
+    #[error("aborted: {0}")]
+    Aborted(String),
 }
 
 impl AttuneError {
@@ -75,6 +78,7 @@ impl AttuneError {
             AttuneError::VersionTooNew(_) => "version_too_new",
             AttuneError::CorruptRecord(_) => "corrupt_record",
             AttuneError::InvalidImport(_) => "invalid_import",
+            AttuneError::Aborted(_) => "aborted",
         }
     }
 }

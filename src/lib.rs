@@ -4,6 +4,7 @@
 
 pub mod assistant;
 pub mod compute;
+pub mod embedding;
 pub mod error;
 pub mod model;
 pub mod personalize;

@@ -5,6 +5,8 @@
 //! decides where records live.
 
 use crate::assistant::context::{self, Context, ContextOptions};
+use crate::embedding::table::entry_bytes;
+use crate::embedding::{CacheStats, Catalog, CompactVector, EmbeddingTable, ItemMatrix};
 use crate::assistant::{Assistant, Generation, Reply, ReplyOptions};
 use crate::error::{AttuneError, Result};
 use crate::model::bert::Encoder;
@@ -15,7 +17,6 @@ use crate::personalize::{self, Candidate, RankOptions, Ranked, SimilarItem, Simi
 use crate::profile::{Event, Profile};
 use crate::store::{CacheKey, Store};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 /// What `similar` compares to: a free text, or an item (its text; the item itself is left out
@@ -29,9 +30,35 @@ pub struct SimilarQuery {
     pub item: Option<Candidate>,
 }
 
+/// Texts embedded per encoder call when a call has many new ones: each batch is cached as one
+/// store write, then reported to the caller (progress, cancellation).
+pub const EMBED_BATCH: usize = 32;
+
+/// How far a call's embedding has got: `done` of `total` new texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct EmbedProgress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Told after each embedded batch; `Break` cancels the call (`aborted`), keeping what is cached.
+pub type OnProgress<'a> = &'a mut dyn FnMut(EmbedProgress) -> ControlFlow<()>;
+
+/// Whether a call embeds what the caches lack, or ranks the cached items only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Embed,
+    Skip,
+}
+
 pub struct Session<S: Store> {
     store: S,
     encoder: Encoder,
+    /// Embeddings used this session, in front of the store's cache (same budget): a feed ranked
+    /// again reads nothing from storage.
+    hot: EmbeddingTable,
+    /// Precomputed vectors the page loaded, by item id.
+    catalog: Catalog,
     /// Embeddings of the taxonomy's labels by this encoder: computed on the first `topics`
     /// call (a few seconds on a CPU), then kept for the session. Not in the store's embedding
     /// cache: its few hundred entries would push out the item embeddings it is bounded for.
@@ -40,7 +67,8 @@ pub struct Session<S: Store> {
 
 impl<S: Store> Session<S> {
     pub fn new(store: S, encoder: Encoder) -> Self {
-        Session { store, encoder, label_vectors: None }
+        let hot = EmbeddingTable::new(store.embedding_budget());
+        Session { store, encoder, hot, catalog: Catalog::default(), label_vectors: None }
     }
 
     pub fn store(&self) -> &S {
@@ -51,15 +79,70 @@ impl<S: Store> Session<S> {
         &mut self.encoder
     }
 
-    /// The embedding of `text`, from the cache when this model embedded it before.
+    /// The embedding of `text`, from the cache when this model embedded it before. Always the
+    /// cached (compact) form's values, so a hit and a miss give the same vector.
     pub async fn embed_cached(&mut self, text: &str) -> Result<Vec<f32>> {
-        let key = CacheKey::new(self.encoder.model_id(), text);
-        if let Some(v) = self.store.cached_embedding(&key).await? {
-            return Ok(v);
+        let mut none = |_| ControlFlow::Continue(());
+        let v = self.vectors(&[text], Missing::Embed, &mut none).await?.pop().flatten();
+        v.map(|c| c.decode()).ok_or_else(|| AttuneError::InvalidArgument("nothing to embed".into()))
+    }
+
+    /// One compact embedding per text, in order: from this session's table, else the store's
+    /// cache (one read for the whole call), else (with [`Missing::Embed`]) embedded in batches
+    /// of [`EMBED_BATCH`] distinct texts, each batch cached in one write and then reported to
+    /// `progress`. With [`Missing::Skip`] the texts found nowhere are `None`.
+    pub async fn vectors(&mut self, texts: &[&str], missing: Missing, progress: OnProgress<'_>) -> Result<Vec<Option<CompactVector>>> {
+        let model = self.encoder.model_id().to_string();
+        let keys: Vec<CacheKey> = texts.iter().map(|t| CacheKey::new(&model, t)).collect();
+        let cold: Vec<CacheKey> = keys.iter().filter(|k| !self.hot.contains(k)).copied().collect();
+        if !cold.is_empty() {
+            for (k, v) in cold.iter().zip(self.store.embeddings(&cold).await?) {
+                if let Some(v) = v {
+                    self.hot.put(*k, v);
+                }
+            }
         }
-        let v = self.encoder.embed(&[text]).await?.pop().unwrap_or_default();
-        self.store.cache_embedding(&key, &v).await?;
-        Ok(v)
+        if missing == Missing::Embed {
+            let mut seen = std::collections::HashSet::new();
+            let todo: Vec<(CacheKey, &str)> =
+                keys.iter().zip(texts).filter(|(k, _)| !self.hot.contains(k) && seen.insert(**k)).map(|(k, t)| (*k, *t)).collect();
+            for (n, batch) in todo.chunks(EMBED_BATCH).enumerate() {
+                let refs: Vec<&str> = batch.iter().map(|(_, t)| *t).collect();
+                let fresh = self.encoder.embed(&refs).await?;
+                let entries: Vec<(CacheKey, CompactVector)> =
+                    batch.iter().zip(&fresh).map(|((k, _), v)| Ok((*k, CompactVector::encode(v)?))).collect::<Result<_>>()?;
+                self.store.put_embeddings(&entries).await?;
+                for (k, v) in entries {
+                    self.hot.put(k, v);
+                }
+                let done = (n * EMBED_BATCH + batch.len()).min(todo.len());
+                if progress(EmbedProgress { done, total: todo.len() }).is_break() && done < todo.len() {
+                    return Err(AttuneError::Aborted(format!("cancelled after embedding {done} of {} new texts", todo.len())));
+                }
+            }
+        }
+        Ok(keys.iter().map(|k| self.hot.get(k).cloned()).collect())
+    }
+
+    /// Loads a precomputed vector file ([`Catalog`]) of this embedder; its vectors serve those
+    /// item ids from now on (a later file's ids replace earlier ones). Returns the ids loaded.
+    pub fn add_vectors(&mut self, file: &[u8]) -> Result<usize> {
+        let c = Catalog::read(file, self.encoder.model_id())?;
+        if c.dim() != self.encoder.dim() {
+            return Err(AttuneError::ModelUnsupported(format!("vectors of {} values, the embedder makes {}", c.dim(), self.encoder.dim())));
+        }
+        let n = c.len();
+        self.catalog.merge(c)?;
+        Ok(n)
+    }
+
+    /// The embedding cache as `info()` shows it: the store's entries, their bytes, the budget,
+    /// and the precomputed vectors loaded.
+    pub async fn cache_stats(&self) -> Result<(CacheStats, usize)> {
+        let entries = self.store.embedding_count().await?;
+        let per = CompactVector::encode(&vec![1.0; self.encoder.dim().max(1)]).map(|v| entry_bytes(&v)).unwrap_or(0);
+        let stats = CacheStats { entries, bytes: entries * per, budget_bytes: self.store.embedding_budget() };
+        Ok((stats, self.catalog.len()))
     }
 
     /// Records one event: its text is embedded (cached), then the profile is updated in one
@@ -94,40 +177,15 @@ impl<S: Store> Session<S> {
         self.store.load().await
     }
 
-    /// One embedding per text, in order: cached ones from the cache, all others in one
-    /// batched embed call (each distinct text once), which are then cached.
-    pub async fn embed_many(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let model = self.encoder.model_id().to_string();
-        let mut out: Vec<Option<Vec<f32>>> = Vec::with_capacity(texts.len());
-        let mut missing: Vec<&str> = Vec::new();
-        let mut slot: HashMap<&str, usize> = HashMap::new();
-        for &t in texts {
-            let hit = self.store.cached_embedding(&CacheKey::new(&model, t)).await?;
-            if hit.is_none() && !slot.contains_key(t) {
-                slot.insert(t, missing.len());
-                missing.push(t);
-            }
-            out.push(hit);
-        }
-        let fresh = if missing.is_empty() { Vec::new() } else { self.encoder.embed(&missing).await? };
-        for (t, v) in missing.iter().zip(&fresh) {
-            self.store.cache_embedding(&CacheKey::new(&model, t), v).await?;
-        }
-        Ok(out
-            .into_iter()
-            .zip(texts)
-            .map(|(hit, t)| hit.unwrap_or_else(|| fresh[slot[t]].clone()))
-            .collect())
-    }
-
-    /// Embeddings of the items' texts (none for an item without text).
-    async fn item_vectors(&mut self, items: &[Candidate]) -> Result<Vec<Option<Vec<f32>>>> {
-        let texts: Vec<&str> = items.iter().filter_map(|i| i.text.as_deref()).filter(|t| !t.trim().is_empty()).collect();
-        let mut vecs = self.embed_many(&texts).await?.into_iter();
-        Ok(items
-            .iter()
-            .map(|i| i.text.as_deref().filter(|t| !t.trim().is_empty()).and_then(|_| vecs.next()))
-            .collect())
+    /// The items' vectors: a precomputed one for the id if the page loaded one, else the
+    /// embedding of its text (see [`vectors`](Self::vectors)); none for an item with neither.
+    async fn item_matrix(&mut self, items: &[Candidate], missing: Missing, progress: OnProgress<'_>) -> Result<ItemMatrix> {
+        let needs_text: Vec<bool> = items.iter().map(|i| self.catalog.get(&i.id).is_none() && item_text(i).is_some()).collect();
+        let texts: Vec<&str> = items.iter().zip(&needs_text).filter(|(_, n)| **n).filter_map(|(i, _)| item_text(i)).collect();
+        let mut embedded = self.vectors(&texts, missing, progress).await?.into_iter();
+        let own: Vec<Option<CompactVector>> =
+            needs_text.iter().map(|&n| if n { embedded.next().flatten() } else { None }).collect();
+        ItemMatrix::new(items.iter().zip(&own).map(|(i, v)| self.catalog.get(&i.id).or(v.as_ref())))
     }
 
     /// The stored profile, refused if its vectors come from another model.
@@ -144,11 +202,23 @@ impl<S: Store> Session<S> {
 
     /// Ranks the page's items for the stored profile (see [`personalize::rank`]).
     pub async fn rank(&mut self, items: &[Candidate], opts: &RankOptions, now_ms: i64) -> Result<Vec<Ranked>> {
+        self.rank_with(items, opts, now_ms, &mut |_| ControlFlow::Continue(())).await
+    }
+
+    /// [`rank`](Self::rank) telling `progress` how the embedding of new texts goes (and
+    /// cancellable through it). With `opts.cached_only`, items whose text is not cached yet are
+    /// ranked without their vector (and marked `pending`) instead of embedded.
+    pub async fn rank_with(&mut self, items: &[Candidate], opts: &RankOptions, now_ms: i64, progress: OnProgress<'_>) -> Result<Vec<Ranked>> {
         opts.validate()?;
         validate_items(items)?;
         let profile = self.profile_for_scoring().await?;
-        let vectors = self.item_vectors(items).await?;
-        personalize::rank(&profile, items, &vectors, opts, now_ms)
+        let missing = if opts.cached_only { Missing::Skip } else { Missing::Embed };
+        let vectors = self.item_matrix(items, missing, progress).await?;
+        let mut ranked = personalize::rank(&profile, items, &vectors, opts, now_ms)?;
+        for r in &mut ranked {
+            r.pending = vectors.row(r.index).is_none() && item_text(&items[r.index]).is_some();
+        }
+        Ok(ranked)
     }
 
     /// The items most similar to a text or an item, most similar first.
@@ -165,8 +235,8 @@ impl<S: Store> Session<S> {
             return Err(AttuneError::InvalidArgument("similar needs a text (or an item with text)".into()));
         }
         let q = self.embed_cached(text).await?;
-        let vectors = self.item_vectors(items).await?;
-        Ok(personalize::similar(&q, items, &vectors, exclude, opts))
+        let vectors = self.item_matrix(items, Missing::Embed, &mut |_| ControlFlow::Continue(())).await?;
+        personalize::similar(&q, items, &vectors, exclude, opts)
     }
 
     /// The profile's top interests as taxonomy labels.
@@ -245,6 +315,11 @@ impl<S: Store> Session<S> {
         let opts = self.reply_options(assistant, messages, opts, now_ms).await?;
         assistant.reply(messages, &opts, on_piece).await
     }
+}
+
+/// The text of an item that gets embedded (none when empty or blank).
+fn item_text(i: &Candidate) -> Option<&str> {
+    i.text.as_deref().filter(|t| !t.trim().is_empty())
 }
 
 fn check_query(text: &str) -> Result<()> {

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// Most items one `rank` or `similar` call takes.
-pub const MAX_ITEMS: usize = 2000;
+pub const MAX_ITEMS: usize = 20_000;
 /// Longest item text accepted (chars); the embedder reads only the first few hundred tokens.
 pub const MAX_TEXT_CHARS: usize = 20_000;
 /// Positions that MMR diversity re-orders at most (the rest follow by relevance): bounds the
 /// quadratic cost on long lists.
-pub const MMR_WINDOW: usize = 200;
+pub const MMR_WINDOW: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -39,6 +39,9 @@ pub struct RankOptions {
     /// An item counts as outside the known interests (an exploration candidate) when its
     /// cosine to every interest is below this.
     pub novelty_below: f32,
+    /// Rank now with the vectors at hand: items whose text is not cached yet are ranked
+    /// without it (by tags and prior) and marked `pending`, instead of being embedded first.
+    pub cached_only: bool,
 }
 
 impl Default for RankOptions {
@@ -54,6 +57,7 @@ impl Default for RankOptions {
             neighbor_weight: 0.5,
             tag_weight: 0.25,
             novelty_below: 0.3,
+            cached_only: false,
         }
     }
 }

@@ -6,27 +6,31 @@ use super::filter::filtered;
 use super::mmr;
 use super::options::{validate_items, RankOptions, MMR_WINDOW};
 use super::reasons::reasons;
-use super::score::{score, Parts, Signals};
+use super::score::{score, PageSims, Parts, Signals};
 use super::types::{Candidate, Ranked};
+use crate::embedding::ItemMatrix;
 use crate::error::{AttuneError, Result};
-use crate::profile::vector::unit;
 use crate::profile::Profile;
 
-/// Ranks `items` for `profile` at `now`. `vectors[i]` is the embedding of `items[i].text`
-/// (none for an item without text). Hidden and dismissed items (and seen ones with
-/// `exclude_seen`) are left out; every other item appears once, best first, up to `limit`.
-pub fn rank(profile: &Profile, items: &[Candidate], vectors: &[Option<Vec<f32>>], opts: &RankOptions, now: i64) -> Result<Vec<Ranked>> {
+/// Ranks `items` for `profile` at `now`. `vectors` holds the embedding of each item (its text,
+/// or a precomputed vector; none for an item without either). Hidden and dismissed items (and
+/// seen ones with `exclude_seen`) are left out; every other item appears once, best first, up
+/// to `limit`.
+pub fn rank(profile: &Profile, items: &[Candidate], vectors: &ItemMatrix, opts: &RankOptions, now: i64) -> Result<Vec<Ranked>> {
     opts.validate()?;
     validate_items(items)?;
     if vectors.len() != items.len() {
         return Err(AttuneError::InvalidArgument(format!("{} vectors for {} items", vectors.len(), items.len())));
     }
-    let units: Vec<Option<Vec<f32>>> = vectors.iter().map(|v| v.as_deref().and_then(unit)).collect();
     let s = Signals::new(profile, now);
+    let sims = PageSims::new(&s, vectors)?;
     let parts: Vec<Option<Parts>> = items
         .iter()
-        .zip(&units)
-        .map(|(it, v)| filtered(profile, &it.id, opts.exclude_seen).is_none().then(|| score(&s, v.as_deref(), it, opts)))
+        .enumerate()
+        .map(|(i, it)| {
+            let item_sims = vectors.row(i).and_then(|r| sims.item(r));
+            filtered(profile, &it.id, opts.exclude_seen).is_none().then(|| score(&s, item_sims.as_ref(), it, opts))
+        })
         .collect();
 
     let mut order: Vec<usize> = (0..items.len()).filter(|&i| parts[i].is_some()).collect();
@@ -37,8 +41,7 @@ pub fn rank(profile: &Profile, items: &[Candidate], vectors: &[Option<Vec<f32>>]
 
     let mut explored = Vec::new();
     if s.is_personal() {
-        let refs: Vec<Option<&[f32]>> = units.iter().map(|v| v.as_deref()).collect();
-        order = mmr::rerank(&order, &scores, &refs, opts.diversity, shown.min(MMR_WINDOW));
+        order = mmr::rerank(&order, &scores, vectors, opts.diversity, shown.min(MMR_WINDOW));
         let novel: Vec<bool> = parts.iter().map(|p| p.as_ref().is_some_and(|p| is_novel(p, opts.novelty_below))).collect();
         (order, explored) = explore(&order, &novel, shown, opts.exploration, opts.seed);
     }
@@ -48,7 +51,14 @@ pub fn rank(profile: &Profile, items: &[Candidate], vectors: &[Option<Vec<f32>>]
         .map(|i| {
             let p = parts[i].as_ref().expect("only scored items are ordered");
             let was_explored = explored.contains(&i);
-            Ranked { id: items[i].id.clone(), index: i, score: p.score, explored: was_explored, reasons: reasons(&s, p, was_explored) }
+            Ranked {
+                id: items[i].id.clone(),
+                index: i,
+                score: p.score,
+                explored: was_explored,
+                pending: false,
+                reasons: reasons(&s, p, was_explored),
+            }
         })
         .collect())
 }

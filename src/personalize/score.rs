@@ -9,9 +9,11 @@
 
 use super::options::RankOptions;
 use super::types::Candidate;
-use crate::profile::vector::{cosine, dot, unit};
+use crate::embedding::ItemMatrix;
+use crate::error::Result;
 use crate::profile::tags::normalize_all;
-use crate::profile::{Profile, ScoreBreakdown};
+use crate::profile::vector::unit;
+use crate::profile::{CentroidSims, Profile, ScoreBreakdown};
 
 /// Liked items whose closeness counts: the mean of the best this many cosines.
 pub const NEIGHBORS: usize = 3;
@@ -94,18 +96,72 @@ pub fn top_mean(sims: &mut [f32], k: usize) -> f32 {
     sims[..k].iter().sum::<f32>() / k as f32
 }
 
-/// Scores one candidate; `vector` is its embedding at unit length (none: no text).
-pub fn score(s: &Signals, vector: Option<&[f32]>, c: &Candidate, opts: &RankOptions) -> Parts {
-    let profile = s.profile.score(vector, &c.tags, Some(&c.id), s.now);
-    let mut parts = Parts { profile, prior: c.prior.unwrap_or(0.0), ..Default::default() };
-    if let Some(v) = vector.filter(|v| s.profile.dim.is_none_or(|d| d == v.len())) {
-        let mut sims: Vec<f32> =
-            s.liked.iter().map(|l| if l.vector.len() == v.len() { dot(&l.vector, v) } else { cosine(&l.vector, v) }).collect();
-        parts.nearest = sims.iter().copied().enumerate().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-        for x in sims.iter_mut() {
-            *x = x.max(0.0);
+/// The page's cosines to the profile, all at once: `[interests; negatives; liked items]` (unit
+/// rows) against every item's row of the [`ItemMatrix`], one quantized matmul.
+pub struct PageSims {
+    dots: Vec<f32>,
+    rows: usize,
+    interests: usize,
+    negatives: usize,
+    liked: usize,
+}
+
+/// One item's column of [`PageSims`].
+#[derive(Debug, Clone, Default)]
+pub struct ItemSims {
+    pub interests: Vec<f32>,
+    pub negatives: Vec<f32>,
+    pub liked: Vec<f32>,
+}
+
+impl PageSims {
+    /// Empty (every item without sims) when the profile's width is not the items'.
+    pub fn new(s: &Signals, items: &ItemMatrix) -> Result<Self> {
+        let dim = items.dim();
+        let p = s.profile;
+        let empty = PageSims { dots: Vec::new(), rows: 0, interests: 0, negatives: 0, liked: 0 };
+        if items.rows() == 0 || p.dim.is_some_and(|d| d != dim) {
+            return Ok(empty);
         }
-        parts.neighbor = top_mean(&mut sims, NEIGHBORS);
+        let zero = vec![0f32; dim];
+        let centroid = |m: &Vec<f32>| if m.len() == dim { unit(m).unwrap_or_else(|| zero.clone()) } else { zero.clone() };
+        let mut queries: Vec<Vec<f32>> = p.interests.centroids.iter().map(|c| centroid(&c.mean)).collect();
+        queries.extend(p.negatives.centroids.iter().map(|c| centroid(&c.mean)));
+        queries.extend(s.liked.iter().map(|l| if l.vector.len() == dim { l.vector.clone() } else { zero.clone() }));
+        let refs: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+        Ok(PageSims {
+            dots: items.dots(&refs)?,
+            rows: items.rows(),
+            interests: p.interests.centroids.len(),
+            negatives: p.negatives.centroids.len(),
+            liked: s.liked.len(),
+        })
+    }
+
+    /// The cosines of the item in `row` (none when the page had no sims).
+    pub fn item(&self, row: usize) -> Option<ItemSims> {
+        if row >= self.rows {
+            return None;
+        }
+        let col = |from: usize, n: usize| (from..from + n).map(|q| self.dots[q * self.rows + row]).collect();
+        Some(ItemSims {
+            interests: col(0, self.interests),
+            negatives: col(self.interests, self.negatives),
+            liked: col(self.interests + self.negatives, self.liked),
+        })
+    }
+}
+
+/// Scores one candidate from its cosines to the profile (none: no vector, or one of another
+/// width).
+pub fn score(s: &Signals, sims: Option<&ItemSims>, c: &Candidate, opts: &RankOptions) -> Parts {
+    let centroid = sims.map(|x| CentroidSims { interests: &x.interests, negatives: &x.negatives });
+    let profile = s.profile.score_with(centroid, &c.tags, Some(&c.id), s.now);
+    let mut parts = Parts { profile, prior: c.prior.unwrap_or(0.0), ..Default::default() };
+    if let Some(x) = sims {
+        parts.nearest = x.liked.iter().copied().enumerate().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+        let mut positive: Vec<f32> = x.liked.iter().map(|v| v.max(0.0)).collect();
+        parts.neighbor = top_mean(&mut positive, NEIGHBORS);
     }
     parts.tag_share = s.tag_share(&c.tags);
     let w = &s.profile.config.score;

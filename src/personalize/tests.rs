@@ -3,9 +3,10 @@
 use super::explore::explore;
 use super::mmr;
 use super::options::{validate_items, MAX_ITEMS};
-use super::score::{score, Signals};
+use super::score::{PageSims, Parts, Signals};
 use super::topics::{topics, Taxonomy};
 use super::*;
+use crate::embedding::ItemMatrix;
 use crate::model::sampler::SplitMix64;
 use crate::profile::{Event, EventKind, Item, Profile, ProfileConfig};
 
@@ -14,6 +15,22 @@ const BIKE: [f32; 4] = [1.0, 0.0, 0.0, 0.0];
 const JAZZ: [f32; 4] = [0.0, 1.0, 0.0, 0.0];
 const GOSSIP: [f32; 4] = [0.0, 0.0, 1.0, 0.0];
 const OTHER: [f32; 4] = [0.0, 0.0, 0.0, 1.0];
+
+/// The ranking over f32 vectors, encoded as the session caches them.
+fn rank(p: &Profile, items: &[Candidate], v: &[Option<Vec<f32>>], o: &RankOptions, now: i64) -> crate::Result<Vec<Ranked>> {
+    super::rank(p, items, &ItemMatrix::from_f32(v)?, o, now)
+}
+
+fn similar(q: &[f32], items: &[Candidate], v: &[Option<Vec<f32>>], exclude: Option<&str>, o: &SimilarOptions) -> Vec<SimilarItem> {
+    super::similar(q, items, &ItemMatrix::from_f32(v).unwrap(), exclude, o).unwrap()
+}
+
+/// One item's parts, its vector scored through the page matmul.
+fn score(s: &Signals, v: Option<&[f32]>, c: &Candidate, o: &RankOptions) -> Parts {
+    let m = ItemMatrix::from_f32(&[v.map(<[f32]>::to_vec)]).unwrap();
+    let sims = PageSims::new(s, &m).unwrap();
+    super::score::score(s, m.row(0).and_then(|r| sims.item(r)).as_ref(), c, o)
+}
 
 fn event(kind: EventKind, id: &str, text: &str, tags: &[&str]) -> Event {
     Event::new(kind, Item::new(id).with_text(text).with_tags(tags.iter().copied())).at(NOW)
@@ -172,7 +189,7 @@ fn diversity_pushes_a_near_duplicate_down() {
 #[test]
 fn mmr_with_zero_diversity_is_the_identity() {
     let order = vec![2, 0, 1];
-    let v: Vec<Option<&[f32]>> = vec![Some(&BIKE), Some(&BIKE), Some(&BIKE)];
+    let v = ItemMatrix::from_f32(&vecs(&[BIKE, BIKE, BIKE])).unwrap();
     assert_eq!(mmr::rerank(&order, &[0.5, 0.4, 0.9], &v, 0.0, 10), order);
 }
 

@@ -77,6 +77,10 @@ pub struct Ranked {
     /// Placed by exploration.
     #[serde(default)]
     pub explored: bool,
+    /// Ranked without its text's embedding (`cachedOnly` and not cached yet): rank again
+    /// later for its personal score.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
     pub reasons: Vec<Reason>,
 }
 

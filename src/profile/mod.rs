@@ -29,7 +29,7 @@ mod tests;
 pub use config::{limits, ProfileConfig, ScoreWeights, DAY_MS};
 pub use event::{Event, EventKind, Item, TypeWeights};
 pub use forget::{Forget, ForgetReport};
-pub use score::ScoreBreakdown;
+pub use score::{CentroidSims, ScoreBreakdown};
 
 use crate::error::{AttuneError, Result};
 use interests::CentroidSet;

@@ -26,29 +26,47 @@ pub struct ScoreBreakdown {
     pub seen_ms_ago: Option<i64>,
 }
 
+/// Cosines of one item to each interest and each negative centroid, in the sets' order:
+/// computed per item by [`Profile::score`], or for a whole page at once by the ranking's matmul.
+#[derive(Debug, Clone, Copy)]
+pub struct CentroidSims<'a> {
+    pub interests: &'a [f32],
+    pub negatives: &'a [f32],
+}
+
 impl Profile {
     /// Scores an item by its embedding (if any), tags and id, at time `now`. Vectors of the
     /// wrong width count as no vector.
     pub fn score(&self, vector: Option<&[f32]>, item_tags: &[String], item_id: Option<&str>, now: i64) -> ScoreBreakdown {
+        let v = vector.filter(|v| self.dim.is_none_or(|d| d == v.len()));
+        let cos = |set: &super::interests::CentroidSet| -> Vec<f32> {
+            v.map_or_else(Vec::new, |v| set.centroids.iter().map(|c| cosine(&c.mean, v)).collect())
+        };
+        let (i, n) = (cos(&self.interests), cos(&self.negatives));
+        let sims = v.map(|_| CentroidSims { interests: &i, negatives: &n });
+        self.score_with(sims, item_tags, item_id, now)
+    }
+
+    /// [`score`](Self::score) from the item's cosines to the centroids (none: no vector).
+    pub fn score_with(&self, sims: Option<CentroidSims>, item_tags: &[String], item_id: Option<&str>, now: i64) -> ScoreBreakdown {
         let hl = self.config.half_life_ms;
         let sw = &self.config.score;
         let mut b = ScoreBreakdown::default();
-        let v = vector.filter(|v| self.dim.is_none_or(|d| d == v.len()));
-        if let Some(v) = v {
-            let best = |set: &super::interests::CentroidSet| {
+        if let Some(sims) = sims {
+            let best = |set: &super::interests::CentroidSet, sims: &[f32]| {
                 set.centroids
                     .iter()
-                    .map(|c| {
+                    .zip(sims)
+                    .map(|(c, &sim)| {
                         let w = c.weight.at(now, hl);
-                        let sim = cosine(&c.mean, v);
                         (sim.max(0.0) * (w / (w + sw.strength_k as f64)) as f32, c.id, sim)
                     })
                     .max_by(|a, b| a.0.total_cmp(&b.0))
             };
-            if let Some((s, id, sim)) = best(&self.interests) {
+            if let Some((s, id, sim)) = best(&self.interests, sims.interests) {
                 (b.interest, b.interest_id, b.similarity) = (s, Some(id), sim);
             }
-            if let Some((s, id, _)) = best(&self.negatives) {
+            if let Some((s, id, _)) = best(&self.negatives, sims.negatives) {
                 (b.negative, b.negative_id) = (s, Some(id));
             }
         }

@@ -1,10 +1,14 @@
 //! A store in a directory (native only, for the CLI): `<root>/<namespace>/profile.json` and
-//! `embeddings.json`. Each write goes to a temporary file that is synced and then renamed over
-//! the record, so a crash leaves either the old or the new record, never half of one. Updates
-//! are serialized within the process; one process should own a namespace at a time.
+//! the embedding cache `embeddings.bin` (entries least recently used first, each a key, a
+//! length and a compact vector). Each write goes to a temporary file that is synced and then
+//! renamed over the record, so a crash leaves either the old or the new record, never half of
+//! one. Updates are serialized within the process; one process should own a namespace at a
+//! time. The cache is read once and rewritten whole on each batch of new entries: the CLI
+//! caches a few thousand at most.
 
-use super::record::{self, EMBEDDINGS, PROFILE};
-use super::{CacheKey, Store};
+use super::record::{self, LEGACY_EMBEDDINGS, PROFILE};
+use super::{CacheKey, CompactVector, Store};
+use crate::embedding::{EmbeddingTable, DEFAULT_BUDGET_BYTES};
 use crate::error::{AttuneError, Result};
 use crate::profile::Profile;
 use std::fs;
@@ -12,11 +16,16 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+const CACHE_FILE: &str = "embeddings.bin";
+const CACHE_MAGIC: &[u8; 8] = b"ATTUNEC1";
+
 #[derive(Debug)]
 pub struct FileStore {
     namespace: String,
     dir: PathBuf,
     lock: Mutex<()>,
+    /// The cache file's entries, read on first use.
+    embeddings: Mutex<Option<EmbeddingTable>>,
 }
 
 impl FileStore {
@@ -25,7 +34,7 @@ impl FileStore {
         record::check_namespace(namespace)?;
         let dir = root.as_ref().join(namespace);
         fs::create_dir_all(&dir).map_err(|e| AttuneError::StorageUnavailable(format!("{}: {e}", dir.display())))?;
-        Ok(FileStore { namespace: namespace.to_string(), dir, lock: Mutex::new(()) })
+        Ok(FileStore { namespace: namespace.to_string(), dir, lock: Mutex::new(()), embeddings: Mutex::new(None) })
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -42,11 +51,15 @@ impl FileStore {
 
     /// Temp file + fsync + rename: the record is replaced whole or not at all.
     pub fn write(&self, name: &str, text: &str) -> Result<()> {
-        let path = self.path(name);
-        let tmp = self.dir.join(format!(".{name}.json.tmp"));
+        self.write_file(&format!("{name}.json"), text.as_bytes())
+    }
+
+    fn write_file(&self, file: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.dir.join(file);
+        let tmp = self.dir.join(format!(".{file}.tmp"));
         let res = (|| {
             let mut f = fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
+            f.write_all(bytes)?;
             f.sync_all()?;
             fs::rename(&tmp, &path)
         })();
@@ -62,6 +75,52 @@ impl FileStore {
 
     fn locked(&self) -> std::sync::MutexGuard<'_, ()> {
         self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the cache table, reading the file first if this is the first use.
+    fn with_cache<R>(&self, f: impl FnOnce(&mut EmbeddingTable) -> Result<R>) -> Result<R> {
+        let mut guard = self.embeddings.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(self.read_cache()?);
+        }
+        match guard.as_mut() {
+            Some(t) => f(t),
+            None => Err(AttuneError::StorageUnavailable("embedding cache not loaded".into())),
+        }
+    }
+
+    fn read_cache(&self) -> Result<EmbeddingTable> {
+        let mut t = EmbeddingTable::new(DEFAULT_BUDGET_BYTES);
+        let path = self.dir.join(CACHE_FILE);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(t),
+            Err(e) => return Err(AttuneError::StorageUnavailable(format!("{}: {e}", path.display()))),
+        };
+        let corrupt = || AttuneError::CorruptRecord(format!("{}: truncated or not an Attune cache", path.display()));
+        let mut rest = bytes.strip_prefix(CACHE_MAGIC).ok_or_else(corrupt)?;
+        while !rest.is_empty() {
+            let (key, after) = rest.split_first_chunk::<32>().ok_or_else(corrupt)?;
+            let (len, after) = after.split_first_chunk::<4>().ok_or_else(corrupt)?;
+            let len = u32::from_le_bytes(*len) as usize;
+            if after.len() < len {
+                return Err(corrupt());
+            }
+            t.put(CacheKey(*key), CompactVector::from_bytes(&after[..len])?);
+            rest = &after[len..];
+        }
+        Ok(t)
+    }
+
+    fn write_cache(&self, t: &EmbeddingTable) -> Result<()> {
+        let mut out = CACHE_MAGIC.to_vec();
+        for (k, v) in t.entries_by_use() {
+            let b = v.to_bytes();
+            out.extend_from_slice(&k.0);
+            out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            out.extend_from_slice(&b);
+        }
+        self.write_file(CACHE_FILE, &out)
     }
 }
 
@@ -84,29 +143,43 @@ impl Store for FileStore {
 
     async fn clear(&self) -> Result<()> {
         let _g = self.locked();
-        for name in [PROFILE, EMBEDDINGS] {
-            match fs::remove_file(self.path(name)) {
+        for file in [self.path(PROFILE), self.path(LEGACY_EMBEDDINGS), self.dir.join(CACHE_FILE)] {
+            match fs::remove_file(file) {
                 Err(e) if e.kind() != ErrorKind::NotFound => return Err(AttuneError::StorageUnavailable(e.to_string())),
                 _ => {}
             }
         }
+        *self.embeddings.lock().unwrap_or_else(|p| p.into_inner()) = None;
         Ok(())
     }
 
-    async fn cached_embedding(&self, key: &CacheKey) -> Result<Option<Vec<f32>>> {
+    async fn embeddings(&self, keys: &[CacheKey]) -> Result<Vec<Option<CompactVector>>> {
         let _g = self.locked();
-        let mut cache = record::decode_cache(self.read(EMBEDDINGS)?.as_deref())?;
-        let hit = cache.get(key);
-        if hit.is_some() {
-            self.write(EMBEDDINGS, &cache.to_record())?;
-        }
-        Ok(hit)
+        self.with_cache(|t| Ok(keys.iter().map(|k| t.get(k).cloned()).collect()))
     }
 
-    async fn cache_embedding(&self, key: &CacheKey, vector: &[f32]) -> Result<()> {
+    async fn put_embeddings(&self, entries: &[(CacheKey, CompactVector)]) -> Result<()> {
         let _g = self.locked();
-        let mut cache = record::decode_cache(self.read(EMBEDDINGS)?.as_deref())?;
-        cache.put(key.clone(), vector.to_vec());
-        self.write(EMBEDDINGS, &cache.to_record())
+        let mut guard = self.embeddings.lock().unwrap_or_else(|p| p.into_inner());
+        let mut t = match guard.take() {
+            Some(t) => t,
+            None => self.read_cache()?,
+        };
+        for (k, v) in entries {
+            t.put(*k, v.clone());
+        }
+        self.write_cache(&t)?;
+        // On a failed write the table is dropped: the next use reads the file as it is.
+        *guard = Some(t);
+        Ok(())
+    }
+
+    async fn embedding_count(&self) -> Result<usize> {
+        let _g = self.locked();
+        self.with_cache(|t| Ok(t.len()))
+    }
+
+    fn embedding_budget(&self) -> usize {
+        DEFAULT_BUDGET_BYTES
     }
 }

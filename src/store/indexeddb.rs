@@ -1,32 +1,42 @@
-//! The browser store: one IndexedDB database per namespace (`attune:<namespace>`), one object
-//! store `records` holding the versioned profile and embedding-cache records (see
-//! `store::record`). Each change is one `readwrite` transaction that reads the record and
-//! writes it back, so two tabs (or two connections) never lose each other's updates, and a tab
-//! closed mid-write leaves the last committed profile. After a commit, other tabs of the origin
-//! hear of it on the BroadcastChannel `attune:<namespace>`.
+//! The browser store: one IndexedDB database per namespace (`attune:<namespace>`) with two
+//! object stores: `records` holds the versioned profile record (see `store::record`), and
+//! `embeddings` the embedding cache, one record `{v: Uint8Array, u: last use (ms)}` per cache
+//! key (hex), with an index on `u` for least-recently-used eviction. Each change is one
+//! `readwrite` transaction, so two tabs (or two connections) never lose each other's updates,
+//! and a tab closed mid-write leaves the last committed state. After a commit, other tabs of
+//! the origin hear of it on the BroadcastChannel `attune:<namespace>`.
 //!
-//! Raw `web-sys` bindings (no wrapper crate): a request or transaction becomes a Promise that
-//! settles from its events; awaiting it keeps the transaction active, since the continuation
-//! runs in the microtask checkpoint of the success event.
+//! Raw `web-sys` bindings (no wrapper crate): a request or transaction becomes a [`Pending`]
+//! whose handlers are set when it is made and removed (and freed) when it settles or is
+//! dropped, so no handler outlives its request. Awaiting one keeps the transaction active: the
+//! continuation runs in the microtask checkpoint of the success event.
 
-use super::record::{self, EMBEDDINGS, PROFILE};
-use super::{CacheKey, Store};
+use super::record::{self, LEGACY_EMBEDDINGS, PROFILE};
+use super::{CacheKey, CompactVector, Store};
+use crate::embedding::table::entry_bytes;
+use crate::embedding::DEFAULT_BUDGET_BYTES;
 use crate::error::{AttuneError, Result};
 use crate::profile::Profile;
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    BroadcastChannel, DomException, IdbDatabase, IdbFactory, IdbObjectStore, IdbOpenDbRequest, IdbRequest,
-    IdbTransaction, IdbTransactionMode, MessageEvent,
+    BroadcastChannel, DomException, Event, IdbDatabase, IdbFactory, IdbObjectStore, IdbObjectStoreParameters,
+    IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode, MessageEvent,
 };
 
 /// Version of the database layout (object stores), distinct from the record format version.
-/// 1: one object store `records`, out-of-line string keys.
-pub const DB_VERSION: u32 = 1;
+/// 1: one object store `records`, out-of-line string keys (the cache was one record in it).
+/// 2: an object store `embeddings`, one record per entry, indexed by last use.
+pub const DB_VERSION: u32 = 2;
 const RECORDS: &str = "records";
+const EMBEDDINGS: &str = "embeddings";
+const BY_USE: &str = "used";
+/// A hit refreshes its entry's last use only when the stored one is older than this: eviction
+/// needs no finer order, and a page's first `rank` after a reload rewrites nothing fresh.
+const TOUCH_AFTER_MS: f64 = 3_600_000.0;
 
 pub fn database_name(namespace: &str) -> String {
     format!("attune:{namespace}")
@@ -36,6 +46,7 @@ pub struct IndexedDbStore {
     namespace: String,
     db: IdbDatabase,
     channel: Option<BroadcastChannel>,
+    budget: usize,
     /// Test hook: raise this DOMException (by name) inside the next write transactions.
     inject: RefCell<Option<String>>,
 }
@@ -55,40 +66,91 @@ pub fn map_js_error(v: &JsValue, what: &str) -> AttuneError {
     }
 }
 
-/// Settles with the request's result, or rejects with its error.
-async fn request(req: &IdbRequest) -> std::result::Result<JsValue, JsValue> {
-    let mut exec = |resolve: Function, reject: Function| {
-        let r = req.clone();
-        let ok = Closure::once_into_js(move |_: web_sys::Event| {
-            let _ = resolve.call1(&JsValue::UNDEFINED, &r.result().unwrap_or(JsValue::UNDEFINED));
-        });
-        let r = req.clone();
-        let err = Closure::once_into_js(move |_: web_sys::Event| {
-            let e = r.error().ok().flatten().map(JsValue::from).unwrap_or_else(|| "request failed".into());
-            let _ = reject.call1(&JsValue::UNDEFINED, &e);
-        });
-        req.set_onsuccess(Some(ok.unchecked_ref()));
-        req.set_onerror(Some(err.unchecked_ref()));
-    };
-    JsFuture::from(Promise::new(&mut exec)).await
+type Handler = Closure<dyn FnMut(Event)>;
+
+/// A request or transaction in flight: a promise fed by its two event handlers. The handlers
+/// are detached and freed when this is dropped, whichever (if either) ran.
+struct Pending {
+    promise: Promise,
+    target: web_sys::EventTarget,
+    events: [&'static str; 2],
+    _handlers: [Handler; 2],
 }
 
-/// A promise that settles when the transaction commits (or rejects when it aborts). Create it
-/// right after the transaction so no event is missed.
-fn done(tx: &IdbTransaction) -> Promise {
-    let mut exec = |resolve: Function, reject: Function| {
-        let ok = Closure::once_into_js(move |_: web_sys::Event| {
-            let _ = resolve.call0(&JsValue::UNDEFINED);
-        });
+impl Pending {
+    /// Settles with the request's result, or rejects with its error.
+    fn request(req: &IdbRequest) -> Self {
+        let (r1, r2) = (req.clone(), req.clone());
+        Pending::new(
+            req.unchecked_ref(),
+            ["success", "error"],
+            move |resolve| Box::new(move |_| drop(resolve.call1(&JsValue::UNDEFINED, &r1.result().unwrap_or(JsValue::UNDEFINED)))),
+            move |reject| {
+                Box::new(move |_| {
+                    let e = r2.error().ok().flatten().map(JsValue::from).unwrap_or_else(|| "request failed".into());
+                    drop(reject.call1(&JsValue::UNDEFINED, &e));
+                })
+            },
+        )
+    }
+
+    /// Settles when the transaction commits, or rejects when it aborts. Make it right after
+    /// the transaction so no event is missed.
+    fn commit(tx: &IdbTransaction) -> Self {
         let t = tx.clone();
-        let fail = Closure::once_into_js(move |_: web_sys::Event| {
-            let e = t.error().map(JsValue::from).unwrap_or_else(|| DomException::new_with_message_and_name("transaction aborted", "AbortError").map(JsValue::from).unwrap_or(JsValue::NULL));
-            let _ = reject.call1(&JsValue::UNDEFINED, &e);
+        Pending::new(
+            tx.unchecked_ref(),
+            ["complete", "abort"],
+            |resolve| Box::new(move |_| drop(resolve.call0(&JsValue::UNDEFINED))),
+            move |reject| {
+                Box::new(move |_| {
+                    let e = t.error().map(JsValue::from).unwrap_or_else(|| {
+                        DomException::new_with_message_and_name("transaction aborted", "AbortError").map(JsValue::from).unwrap_or(JsValue::NULL)
+                    });
+                    drop(reject.call1(&JsValue::UNDEFINED, &e));
+                })
+            },
+        )
+    }
+
+    fn new(
+        target: &web_sys::EventTarget,
+        events: [&'static str; 2],
+        ok: impl FnOnce(Function) -> Box<dyn FnMut(Event)>,
+        fail: impl FnOnce(Function) -> Box<dyn FnMut(Event)>,
+    ) -> Self {
+        let mut handlers: Option<[Handler; 2]> = None;
+        let mut ok = Some(ok);
+        let mut fail = Some(fail);
+        let promise = Promise::new(&mut |resolve, reject| {
+            if let (Some(ok), Some(fail)) = (ok.take(), fail.take()) {
+                let pair = [Closure::wrap(ok(resolve)), Closure::wrap(fail(reject))];
+                for (ev, h) in events.iter().zip(&pair) {
+                    let _ = target.add_event_listener_with_callback(ev, h.as_ref().unchecked_ref());
+                }
+                handlers = Some(pair);
+            }
         });
-        tx.set_oncomplete(Some(ok.unchecked_ref()));
-        tx.set_onabort(Some(fail.unchecked_ref()));
-    };
-    Promise::new(&mut exec)
+        // The executor runs synchronously inside `Promise::new`, so the handlers are set.
+        let handlers = handlers.unwrap_or_else(|| [Closure::wrap(Box::new(|_| {}) as Box<dyn FnMut(Event)>), Closure::wrap(Box::new(|_| {}) as Box<dyn FnMut(Event)>)]);
+        Pending { promise, target: target.clone(), events, _handlers: handlers }
+    }
+
+    async fn settled(&self) -> std::result::Result<JsValue, JsValue> {
+        JsFuture::from(self.promise.clone()).await
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        for (ev, h) in self.events.iter().zip(&self._handlers) {
+            let _ = self.target.remove_event_listener_with_callback(ev, h.as_ref().unchecked_ref());
+        }
+    }
+}
+
+async fn request(req: &IdbRequest) -> std::result::Result<JsValue, JsValue> {
+    Pending::request(req).settled().await
 }
 
 /// The record as a string, `None` if absent; anything else stored there is corrupt.
@@ -99,32 +161,69 @@ fn as_record(v: JsValue, name: &str) -> Result<Option<String>> {
     v.as_string().map(Some).ok_or_else(|| AttuneError::CorruptRecord(format!("{name}: not a string record")))
 }
 
+/// A cache entry's record: `{v: bytes, u: last use}`.
+fn entry_value(v: &CompactVector, used: f64) -> JsValue {
+    let o = Object::new();
+    let _ = Reflect::set(&o, &"v".into(), &Uint8Array::from(v.to_bytes().as_slice()));
+    let _ = Reflect::set(&o, &"u".into(), &used.into());
+    o.into()
+}
+
+/// A stored entry (and its last use); `None` if absent. A record that does not decode counts
+/// as absent: the entry is embedded again and overwritten.
+fn decode_entry(v: &JsValue) -> Option<(CompactVector, f64)> {
+    if !v.is_object() {
+        return None;
+    }
+    let bytes = Reflect::get(v, &"v".into()).ok()?.dyn_into::<Uint8Array>().ok()?.to_vec();
+    let used = Reflect::get(v, &"u".into()).ok()?.as_f64().unwrap_or(0.0);
+    CompactVector::from_bytes(&bytes).ok().map(|c| (c, used))
+}
+
 /// The IndexedDB factory of this global (window or worker), if it has one.
 fn factory() -> Result<IdbFactory> {
-    let f = Reflect::get(&js_sys::global(), &"indexedDB".into())
-        .map_err(|e| map_js_error(&e, "indexedDB"))?;
+    let f = Reflect::get(&js_sys::global(), &"indexedDB".into()).map_err(|e| map_js_error(&e, "indexedDB"))?;
     f.dyn_into::<IdbFactory>().map_err(|_| AttuneError::StorageUnavailable("this context has no IndexedDB".into()))
 }
 
-/// Creates or upgrades the object stores from `old` to [`DB_VERSION`].
-fn upgrade(db: &IdbDatabase, old: u32) -> std::result::Result<(), JsValue> {
+/// Creates or upgrades the object stores from `old` to [`DB_VERSION`] inside the upgrade
+/// transaction `tx`.
+fn upgrade(db: &IdbDatabase, tx: Option<IdbTransaction>, old: u32) -> std::result::Result<(), JsValue> {
     if old < 1 && !db.object_store_names().contains(RECORDS) {
         db.create_object_store(RECORDS)?;
+    }
+    if old < 2 {
+        if !db.object_store_names().contains(EMBEDDINGS) {
+            let st = db.create_object_store_with_optional_parameters(EMBEDDINGS, &IdbObjectStoreParameters::new())?;
+            st.create_index_with_str(BY_USE, "u")?;
+        }
+        // The one-record cache of layout 1 is dropped: its entries are embedded again.
+        if let Some(tx) = tx {
+            tx.object_store(RECORDS)?.delete(&LEGACY_EMBEDDINGS.into())?;
+        }
     }
     Ok(())
 }
 
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
 impl IndexedDbStore {
-    /// Opens (creating or upgrading) the namespace's database.
+    /// Opens (creating or upgrading) the namespace's database, with the default cache budget.
     pub async fn open(namespace: &str) -> Result<Self> {
+        IndexedDbStore::open_with_budget(namespace, DEFAULT_BUDGET_BYTES).await
+    }
+
+    /// Opens the namespace's database; its embedding cache keeps at most `budget` bytes.
+    pub async fn open_with_budget(namespace: &str, budget: usize) -> Result<Self> {
         record::check_namespace(namespace)?;
         let name = database_name(namespace);
-        let req: IdbOpenDbRequest =
-            factory()?.open_with_u32(&name, DB_VERSION).map_err(|e| map_js_error(&e, "open"))?;
+        let req: IdbOpenDbRequest = factory()?.open_with_u32(&name, DB_VERSION).map_err(|e| map_js_error(&e, "open"))?;
         let r = req.clone();
         let on_upgrade = Closure::once_into_js(move |e: web_sys::IdbVersionChangeEvent| {
             if let Ok(db) = r.result().and_then(|d| d.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {
-                if upgrade(&db, e.old_version() as u32).is_err() {
+                if upgrade(&db, r.transaction(), e.old_version() as u32).is_err() {
                     if let Some(tx) = r.transaction() {
                         let _ = tx.abort();
                     }
@@ -133,7 +232,7 @@ impl IndexedDbStore {
         });
         req.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
         let mut blocked_exec = |_resolve: Function, reject: Function| {
-            let f = Closure::once_into_js(move |_: web_sys::Event| {
+            let f = Closure::once_into_js(move |_: Event| {
                 let e = DomException::new_with_message_and_name("another tab holds an older version open", "InvalidStateError")
                     .map(JsValue::from)
                     .unwrap_or(JsValue::NULL);
@@ -142,23 +241,24 @@ impl IndexedDbStore {
             req.set_onblocked(Some(f.unchecked_ref()));
         };
         let blocked = Promise::new(&mut blocked_exec);
-        let opened = Promise::resolve(&wasm_bindgen_futures::future_to_promise({
-            let req: IdbRequest = req.clone().unchecked_into();
-            async move { request(&req).await }
-        }));
-        let db = JsFuture::from(Promise::race(&js_sys::Array::of2(&opened, &blocked)))
-            .await
+        let opened = Pending::request(req.unchecked_ref());
+        let result = JsFuture::from(Promise::race(&js_sys::Array::of2(&opened.promise, &blocked))).await;
+        // Neither handler runs again: free them now rather than with the request.
+        req.set_onupgradeneeded(None);
+        req.set_onblocked(None);
+        drop(opened);
+        let db = result
             .map_err(|e| map_js_error(&e, "open"))?
             .dyn_into::<IdbDatabase>()
             .map_err(|_| AttuneError::StorageUnavailable("open gave no database".into()))?;
         // A newer SDK in another tab wants to upgrade: step aside (later calls report
         // storage_unavailable until the page reloads).
         let d = db.clone();
-        let on_vc = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| d.close());
+        let on_vc = Closure::<dyn FnMut(Event)>::new(move |_| d.close());
         db.set_onversionchange(Some(on_vc.as_ref().unchecked_ref()));
         on_vc.forget();
         let channel = BroadcastChannel::new(&name).ok();
-        Ok(IndexedDbStore { namespace: namespace.to_string(), db, channel, inject: RefCell::new(None) })
+        Ok(IndexedDbStore { namespace: namespace.to_string(), db, channel, budget, inject: RefCell::new(None) })
     }
 
     /// Closes the connection (the data stays).
@@ -193,13 +293,23 @@ impl IndexedDbStore {
         *self.inject.borrow_mut() = name.map(str::to_string);
     }
 
+    fn injected(&self) -> Result<()> {
+        match self.inject.borrow().as_deref() {
+            Some(ex) => {
+                let e = DomException::new_with_message_and_name("injected by a test", ex).map(JsValue::from).unwrap_or(JsValue::NULL);
+                Err(map_js_error(&e, "put"))
+            }
+            None => Ok(()),
+        }
+    }
+
     /// The raw stored text of a record; for tests and diagnostics.
     pub async fn raw(&self, name: &str) -> Result<Option<String>> {
-        let (tx, st) = self.tx(IdbTransactionMode::Readonly)?;
-        let committed = done(&tx);
+        let (tx, st) = self.tx(RECORDS, IdbTransactionMode::Readonly)?;
+        let committed = Pending::commit(&tx);
         let get = st.get(&name.into()).map_err(|e| map_js_error(&e, "get"))?;
         let v = request(&get).await.map_err(|e| map_js_error(&e, "get"))?;
-        JsFuture::from(committed).await.map_err(|e| map_js_error(&e, "read"))?;
+        committed.settled().await.map_err(|e| map_js_error(&e, "read"))?;
         as_record(v, name)
     }
 
@@ -209,9 +319,9 @@ impl IndexedDbStore {
         self.write_with(name, |_| Ok((Some(text.to_string()), ()))).await
     }
 
-    fn tx(&self, mode: IdbTransactionMode) -> Result<(IdbTransaction, IdbObjectStore)> {
-        let tx = self.db.transaction_with_str_and_mode(RECORDS, mode).map_err(|e| map_js_error(&e, "transaction"))?;
-        let st = tx.object_store(RECORDS).map_err(|e| map_js_error(&e, "object store"))?;
+    fn tx(&self, store: &str, mode: IdbTransactionMode) -> Result<(IdbTransaction, IdbObjectStore)> {
+        let tx = self.db.transaction_with_str_and_mode(store, mode).map_err(|e| map_js_error(&e, "transaction"))?;
+        let st = tx.object_store(store).map_err(|e| map_js_error(&e, "object store"))?;
         Ok((tx, st))
     }
 
@@ -221,37 +331,63 @@ impl IndexedDbStore {
         }
     }
 
+    /// Runs `body` in a transaction on `store` and waits for the commit; any error aborts it,
+    /// so nothing of it is written.
+    async fn transact<R>(&self, store: &str, mode: IdbTransactionMode, body: impl AsyncFnOnce(&IdbObjectStore) -> Result<R>) -> Result<R> {
+        let (tx, st) = self.tx(store, mode)?;
+        let committed = Pending::commit(&tx);
+        match body(&st).await {
+            Ok(r) => {
+                committed.settled().await.map_err(|e| map_js_error(&e, "commit"))?;
+                Ok(r)
+            }
+            Err(e) => {
+                let _ = tx.abort();
+                let _ = committed.settled().await;
+                Err(e)
+            }
+        }
+    }
+
     /// One readwrite transaction: read record `name`, let `f` decide what to write (`None`:
     /// nothing), write it, wait for the commit. Any error aborts: the record stays as it was.
     async fn write_with<R>(&self, name: &str, f: impl FnOnce(Option<&str>) -> Result<(Option<String>, R)>) -> Result<R> {
-        let (tx, st) = self.tx(IdbTransactionMode::Readwrite)?;
-        let committed = done(&tx);
-        let result = async {
+        self.transact(RECORDS, IdbTransactionMode::Readwrite, async |st| {
             let get = st.get(&name.into()).map_err(|e| map_js_error(&e, "get"))?;
             let current = as_record(request(&get).await.map_err(|e| map_js_error(&e, "get"))?, name)?;
             let (out, r) = f(current.as_deref())?;
-            if let Some(ex) = self.inject.borrow().as_deref() {
-                let e = DomException::new_with_message_and_name("injected by a test", ex).map(JsValue::from).unwrap_or(JsValue::NULL);
-                return Err(map_js_error(&e, "put"));
-            }
+            self.injected()?;
             if let Some(out) = out {
                 let put = st.put_with_key(&out.into(), &name.into()).map_err(|e| map_js_error(&e, "put"))?;
                 request(&put).await.map_err(|e| map_js_error(&e, "put"))?;
             }
             Ok(r)
+        })
+        .await
+    }
+
+    /// Deletes the least recently used entries until at most nine tenths of the budget's
+    /// entries (of `per_entry` bytes each) remain.
+    async fn evict(&self, st: &IdbObjectStore, per_entry: usize) -> Result<()> {
+        let max = (self.budget / per_entry.max(1)).max(1);
+        let count = request(&st.count().map_err(|e| map_js_error(&e, "count"))?).await.map_err(|e| map_js_error(&e, "count"))?;
+        let count = count.as_f64().unwrap_or(0.0) as usize;
+        if count <= max {
+            return Ok(());
         }
-        .await;
-        match result {
-            Ok(r) => {
-                JsFuture::from(committed).await.map_err(|e| map_js_error(&e, "commit"))?;
-                Ok(r)
-            }
-            Err(e) => {
-                let _ = tx.abort();
-                let _ = JsFuture::from(committed).await;
-                Err(e)
-            }
+        let drop_n = count - max / 10 * 9;
+        let index = st.index(BY_USE).map_err(|e| map_js_error(&e, "index"))?;
+        let oldest = index.get_all_keys_with_key_and_limit(&JsValue::NULL, drop_n as u32).map_err(|e| map_js_error(&e, "evict"))?;
+        let keys: js_sys::Array = request(&oldest).await.map_err(|e| map_js_error(&e, "evict"))?.unchecked_into();
+        let deletes: Vec<Pending> = keys
+            .iter()
+            .map(|k| st.delete(&k).map(|r| Pending::request(&r)))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| map_js_error(&e, "evict"))?;
+        for d in &deletes {
+            d.settled().await.map_err(|e| map_js_error(&e, "evict"))?;
         }
+        Ok(())
     }
 }
 
@@ -271,30 +407,80 @@ impl Store for IndexedDbStore {
     }
 
     async fn clear(&self) -> Result<()> {
-        let (tx, st) = self.tx(IdbTransactionMode::Readwrite)?;
-        let committed = done(&tx);
-        let req = st.clear().map_err(|e| map_js_error(&e, "clear"))?;
-        request(&req).await.map_err(|e| map_js_error(&e, "clear"))?;
-        JsFuture::from(committed).await.map_err(|e| map_js_error(&e, "clear"))?;
+        let tx = self
+            .db
+            .transaction_with_str_sequence_and_mode(&js_sys::Array::of2(&RECORDS.into(), &EMBEDDINGS.into()), IdbTransactionMode::Readwrite)
+            .map_err(|e| map_js_error(&e, "transaction"))?;
+        let committed = Pending::commit(&tx);
+        for name in [RECORDS, EMBEDDINGS] {
+            let st = tx.object_store(name).map_err(|e| map_js_error(&e, "object store"))?;
+            let req = st.clear().map_err(|e| map_js_error(&e, "clear"))?;
+            request(&req).await.map_err(|e| map_js_error(&e, "clear"))?;
+        }
+        committed.settled().await.map_err(|e| map_js_error(&e, "clear"))?;
         self.notify("clear");
         Ok(())
     }
 
-    async fn cached_embedding(&self, key: &CacheKey) -> Result<Option<Vec<f32>>> {
-        self.write_with(EMBEDDINGS, |cur| {
-            let mut cache = record::decode_cache(cur)?;
-            let hit = cache.get(key);
-            Ok((hit.is_some().then(|| cache.to_record()), hit))
+    async fn embeddings(&self, keys: &[CacheKey]) -> Result<Vec<Option<CompactVector>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.transact(EMBEDDINGS, IdbTransactionMode::Readwrite, async |st| {
+            // Every get is issued before the first is awaited: one round of the database.
+            let gets: Vec<Pending> = keys
+                .iter()
+                .map(|k| st.get(&k.hex().into()).map(|r| Pending::request(&r)))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| map_js_error(&e, "get"))?;
+            let now = now_ms();
+            let mut out = Vec::with_capacity(keys.len());
+            let mut touches = Vec::new();
+            for (k, g) in keys.iter().zip(&gets) {
+                let v = g.settled().await.map_err(|e| map_js_error(&e, "get"))?;
+                let entry = decode_entry(&v);
+                if let Some((c, used)) = &entry {
+                    if now - used > TOUCH_AFTER_MS {
+                        touches.push(st.put_with_key(&entry_value(c, now), &k.hex().into()).map_err(|e| map_js_error(&e, "put"))?);
+                    }
+                }
+                out.push(entry.map(|(c, _)| c));
+            }
+            // The touches commit with the transaction; a failed one fails it.
+            drop(touches);
+            Ok(out)
         })
         .await
     }
 
-    async fn cache_embedding(&self, key: &CacheKey, vector: &[f32]) -> Result<()> {
-        self.write_with(EMBEDDINGS, |cur| {
-            let mut cache = record::decode_cache(cur)?;
-            cache.put(key.clone(), vector.to_vec());
-            Ok((Some(cache.to_record()), ()))
+    async fn put_embeddings(&self, entries: &[(CacheKey, CompactVector)]) -> Result<()> {
+        let Some((_, first)) = entries.first() else { return Ok(()) };
+        let per_entry = entry_bytes(first);
+        self.transact(EMBEDDINGS, IdbTransactionMode::Readwrite, async |st| {
+            self.injected()?;
+            let now = now_ms();
+            let puts: Vec<Pending> = entries
+                .iter()
+                .map(|(k, v)| st.put_with_key(&entry_value(v, now), &k.hex().into()).map(|r| Pending::request(&r)))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| map_js_error(&e, "put"))?;
+            for p in &puts {
+                p.settled().await.map_err(|e| map_js_error(&e, "put"))?;
+            }
+            self.evict(st, per_entry).await
         })
         .await
+    }
+
+    async fn embedding_count(&self) -> Result<usize> {
+        self.transact(EMBEDDINGS, IdbTransactionMode::Readonly, async |st| {
+            let n = request(&st.count().map_err(|e| map_js_error(&e, "count"))?).await.map_err(|e| map_js_error(&e, "count"))?;
+            Ok(n.as_f64().unwrap_or(0.0) as usize)
+        })
+        .await
+    }
+
+    fn embedding_budget(&self) -> usize {
+        self.budget
     }
 }

@@ -1,25 +1,36 @@
 //! A store in memory: for tests, and for pages that must not persist anything.
 
-use super::record::{self, EMBEDDINGS, PROFILE};
-use super::{CacheKey, Store};
+use super::record::{self, PROFILE};
+use super::{CacheKey, CompactVector, Store};
+use crate::embedding::{EmbeddingTable, DEFAULT_BUDGET_BYTES};
 use crate::error::Result;
 use crate::profile::Profile;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     namespace: String,
     records: RefCell<BTreeMap<String, String>>,
+    embeddings: RefCell<EmbeddingTable>,
 }
 
 impl MemoryStore {
     pub fn new(namespace: &str) -> Result<Self> {
-        record::check_namespace(namespace)?;
-        Ok(MemoryStore { namespace: namespace.to_string(), records: RefCell::default() })
+        MemoryStore::with_budget(namespace, DEFAULT_BUDGET_BYTES)
     }
 
-    /// The raw stored text of a record (`"profile"`, `"embeddings"`).
+    /// With an embedding cache of `budget` bytes.
+    pub fn with_budget(namespace: &str, budget: usize) -> Result<Self> {
+        record::check_namespace(namespace)?;
+        Ok(MemoryStore {
+            namespace: namespace.to_string(),
+            records: RefCell::default(),
+            embeddings: RefCell::new(EmbeddingTable::new(budget)),
+        })
+    }
+
+    /// The raw stored text of a record (`"profile"`).
     pub fn raw(&self, name: &str) -> Option<String> {
         self.records.borrow().get(name).cloned()
     }
@@ -48,22 +59,28 @@ impl Store for MemoryStore {
 
     async fn clear(&self) -> Result<()> {
         self.records.borrow_mut().clear();
+        self.embeddings.borrow_mut().clear();
         Ok(())
     }
 
-    async fn cached_embedding(&self, key: &CacheKey) -> Result<Option<Vec<f32>>> {
-        let mut cache = record::decode_cache(self.raw(EMBEDDINGS).as_deref())?;
-        let hit = cache.get(key);
-        if hit.is_some() {
-            self.put_raw(EMBEDDINGS, &cache.to_record());
+    async fn embeddings(&self, keys: &[CacheKey]) -> Result<Vec<Option<CompactVector>>> {
+        let mut t = self.embeddings.borrow_mut();
+        Ok(keys.iter().map(|k| t.get(k).cloned()).collect())
+    }
+
+    async fn put_embeddings(&self, entries: &[(CacheKey, CompactVector)]) -> Result<()> {
+        let mut t = self.embeddings.borrow_mut();
+        for (k, v) in entries {
+            t.put(*k, v.clone());
         }
-        Ok(hit)
+        Ok(())
     }
 
-    async fn cache_embedding(&self, key: &CacheKey, vector: &[f32]) -> Result<()> {
-        let mut cache = record::decode_cache(self.raw(EMBEDDINGS).as_deref())?;
-        cache.put(key.clone(), vector.to_vec());
-        self.put_raw(EMBEDDINGS, &cache.to_record());
-        Ok(())
+    async fn embedding_count(&self) -> Result<usize> {
+        Ok(self.embeddings.borrow().len())
+    }
+
+    fn embedding_budget(&self) -> usize {
+        self.embeddings.borrow().stats().budget_bytes
     }
 }

@@ -1,12 +1,13 @@
 //! Where profiles live: a [`Store`] per namespace, with three implementations: [`MemoryStore`],
-//! [`FileStore`] (native, for the CLI) and `IndexedDbStore` (browser). Every store keeps two
-//! versioned records per namespace: the profile (docs/profile-format.md) and the embedding cache.
+//! [`FileStore`] (native, for the CLI) and `IndexedDbStore` (browser). Every store keeps the
+//! namespace's versioned profile record (docs/profile-format.md) and its embedding cache: one
+//! entry per `(model, text)` key, a compact vector each, least recently used out past a byte
+//! budget (see `crate::embedding`).
 //!
 //! Every change is one read-modify-write transaction ([`Store::update`]): the record is read,
 //! decoded (migrating older versions; refusing newer ones with `version_too_new` and corrupt ones
 //! with `corrupt_record`, both left untouched), changed, validated and written, or nothing is.
 
-pub mod cache;
 pub mod memory;
 pub mod record;
 
@@ -19,7 +20,7 @@ pub mod indexeddb;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
-pub use cache::{CacheKey, EmbeddingCache};
+pub use crate::embedding::{CacheKey, CacheStats, CompactVector};
 #[cfg(not(target_arch = "wasm32"))]
 pub use file::FileStore;
 #[cfg(target_arch = "wasm32")]
@@ -45,10 +46,18 @@ pub trait Store {
     /// Removes everything of the namespace (profile and embedding cache).
     async fn clear(&self) -> Result<()>;
 
-    /// A cached embedding (and marks it as recently used).
-    async fn cached_embedding(&self, key: &CacheKey) -> Result<Option<Vec<f32>>>;
+    /// The cached embeddings of `keys`, in order, read in one transaction; hits count as used.
+    async fn embeddings(&self, keys: &[CacheKey]) -> Result<Vec<Option<CompactVector>>>;
 
-    async fn cache_embedding(&self, key: &CacheKey, vector: &[f32]) -> Result<()>;
+    /// Caches `entries` in one transaction, then evicts the least recently used entries past
+    /// the budget. If it fails nothing of it is kept.
+    async fn put_embeddings(&self, entries: &[(CacheKey, CompactVector)]) -> Result<()>;
+
+    /// Cached entries of this namespace.
+    async fn embedding_count(&self) -> Result<usize>;
+
+    /// The byte budget of the embedding cache.
+    fn embedding_budget(&self) -> usize;
 
     /// The export document of the stored profile.
     async fn export(&self, now: i64) -> Result<String> {

@@ -1,13 +1,14 @@
 //! What every store does between reading and writing its records: decode (versioned, migrated),
 //! run the caller's change, encode. Nothing is written unless all of it succeeds.
 
-use super::cache::EmbeddingCache;
 use crate::error::{AttuneError, Result};
 use crate::profile::{format, limits, Profile};
 
 /// Record names within a namespace.
 pub const PROFILE: &str = "profile";
-pub const EMBEDDINGS: &str = "embeddings";
+/// The one-record embedding cache of format 1 (before the cache got an entry per key); a
+/// store deletes it when it meets it.
+pub const LEGACY_EMBEDDINGS: &str = "embeddings";
 
 /// The stored profile, or a fresh one if nothing is stored.
 pub fn decode_profile(record: Option<&str>) -> Result<Profile> {
@@ -25,10 +26,6 @@ pub fn update_profile<R>(record: Option<&str>, f: impl FnOnce(&mut Profile) -> R
         return Err(AttuneError::InputTooLarge(format!("profile of {} bytes", out.len())));
     }
     Ok((out, r))
-}
-
-pub fn decode_cache(record: Option<&str>) -> Result<EmbeddingCache> {
-    record.map_or_else(|| Ok(EmbeddingCache::default()), EmbeddingCache::from_record)
 }
 
 /// Namespaces name databases and directories: 1–64 of `A-Z a-z 0-9 . _ -`, not starting with `.`.

@@ -1,8 +1,8 @@
 //! The memory and file stores through the same checks (the IndexedDB one has its own, in the
 //! browser: tests/web_profile.rs).
 
-use super::cache::DEFAULT_CACHE_ENTRIES;
-use super::record::{EMBEDDINGS, PROFILE};
+use super::record::PROFILE;
+use crate::embedding::table::entry_bytes;
 use super::*;
 use crate::profile::{format, Event, EventKind, Forget, Item};
 use pollster::block_on;
@@ -113,25 +113,38 @@ fn check_all(s: &impl Raw) {
     assert_eq!(stored["version"], format::VERSION);
     assert!(stored["profile"]["recent"]["items"].as_array().unwrap().len() == 5);
 
-    // The embedding cache: hit after put, keyed by model too, LRU-bounded.
+    check_cache(s);
+    block_on(s.clear()).unwrap();
+    assert_eq!(block_on(s.embedding_count()).unwrap(), 0);
+}
+
+fn vector(i: usize) -> CompactVector {
+    let mut v = vec![0.1f32; 384];
+    v[i % 384] = 1.0 + i as f32 / 1000.0;
+    CompactVector::encode(&v).unwrap()
+}
+
+/// The embedding cache: hits after a put, keyed by model too, one read for many keys,
+/// least recently used out past the byte budget.
+fn check_cache(s: &impl Store) {
     let k = CacheKey::new("minilm", "hello");
     assert_ne!(k, CacheKey::new("other-model", "hello"));
-    assert_eq!(block_on(s.cached_embedding(&k)).unwrap(), None);
-    block_on(s.cache_embedding(&k, &[0.5, 0.25])).unwrap();
-    assert_eq!(block_on(s.cached_embedding(&k)).unwrap(), Some(vec![0.5, 0.25]));
-    for i in 0..DEFAULT_CACHE_ENTRIES + 10 {
-        block_on(s.cache_embedding(&CacheKey::new("minilm", &i.to_string()), &[i as f32])).unwrap();
-        if i % 50 == 0 {
-            // Keep `k` recently used: it must survive the churn.
-            assert!(block_on(s.cached_embedding(&k)).unwrap().is_some());
-        }
+    assert_eq!(block_on(s.embeddings(&[k])).unwrap(), vec![None]);
+    block_on(s.put_embeddings(&[(k, vector(1))])).unwrap();
+    assert_eq!(block_on(s.embeddings(&[k, CacheKey::new("other-model", "hello")])).unwrap(), vec![Some(vector(1)), None]);
+    let max = s.embedding_budget() / entry_bytes(&vector(0));
+    let batch: Vec<(CacheKey, CompactVector)> = (0..max + 100).map(|i| (CacheKey::new("minilm", &i.to_string()), vector(i))).collect();
+    for (n, chunk) in batch.chunks(2000).enumerate() {
+        block_on(s.put_embeddings(chunk)).unwrap();
+        // Keep `k` recently used: it must survive the churn.
+        assert!(block_on(s.embeddings(&[k])).unwrap()[0].is_some(), "after batch {n}");
     }
-    assert!(block_on(s.cached_embedding(&k)).unwrap().is_some());
-    assert!(block_on(s.cached_embedding(&CacheKey::new("minilm", "0"))).unwrap().is_none());
-    let cache = EmbeddingCache::from_record(&s.raw_get(EMBEDDINGS).unwrap()).unwrap();
-    assert_eq!(cache.len(), DEFAULT_CACHE_ENTRIES);
-    block_on(s.clear()).unwrap();
-    assert!(s.raw_get(EMBEDDINGS).is_none());
+    let count = block_on(s.embedding_count()).unwrap();
+    assert!(count <= max && count > max / 2, "{count} entries for a budget of {max}");
+    let firsts: Vec<CacheKey> = (0..10).map(|i| CacheKey::new("minilm", &i.to_string())).collect();
+    assert!(block_on(s.embeddings(&firsts)).unwrap().iter().all(Option::is_none), "the oldest are evicted");
+    let last = CacheKey::new("minilm", &(max + 99).to_string());
+    assert_eq!(block_on(s.embeddings(&[last])).unwrap(), vec![Some(vector(max + 99))]);
 }
 
 #[test]
@@ -157,11 +170,14 @@ fn file_store() {
 }
 
 #[test]
-fn cache_keys_are_content_hashes() {
+fn file_store_cache_survives_a_reopen_and_a_corrupt_file_is_reported() {
+    let root = temp_root();
     let k = CacheKey::new("m", "text");
-    assert_eq!(k.0.len(), 64);
-    assert_eq!(k, CacheKey::new("m", "text"));
-    assert_ne!(k, CacheKey::new("m", "text "));
-    // The separator keeps (model, text) pairs apart.
-    assert_ne!(CacheKey::new("ab", "c"), CacheKey::new("a", "bc"));
+    block_on(FileStore::open(&root, "a").unwrap().put_embeddings(&[(k, vector(3))])).unwrap();
+    assert_eq!(block_on(FileStore::open(&root, "a").unwrap().embeddings(&[k])).unwrap(), vec![Some(vector(3))]);
+    let path = root.join("a").join("embeddings.bin");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
+    assert_eq!(block_on(FileStore::open(&root, "a").unwrap().embeddings(&[k])).unwrap_err().code(), "corrupt_record");
+    std::fs::remove_dir_all(&root).unwrap();
 }

@@ -12,8 +12,11 @@ use crate::error::{AttuneError, Result};
 use crate::model::bert::Encoder;
 use crate::personalize::{Candidate, RankOptions, SimilarOptions, TopicOptions};
 use crate::session::Session;
-use crate::store::record::{EMBEDDINGS, PROFILE};
+use crate::embedding::CacheStats;
+use crate::session::EmbedProgress;
+use crate::store::record::PROFILE;
 use crate::store::{IndexedDbStore, Store};
+use std::ops::ControlFlow;
 use js_sys::{Array, Float32Array};
 use serde::Serialize;
 use std::cell::RefCell;
@@ -56,13 +59,32 @@ struct ModelInfo<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StorageInfo {
-    /// Bytes of the stored profile and embedding-cache records of this namespace.
+    /// Bytes of the stored profile record of this namespace.
     profile_bytes: usize,
+    /// The embedding cache: entries, their bytes (estimated from the vector width), the budget.
+    cache_entries: usize,
     cache_bytes: usize,
+    cache_budget_bytes: usize,
+    /// Item ids with precomputed vectors loaded by `addVectors` (kept in memory).
+    precomputed_vectors: usize,
 }
 
 fn now() -> i64 {
     js_sys::Date::now() as i64
+}
+
+/// Smallest and largest embedding cache budget `open` accepts (`embeddingCache.maxBytes`).
+const MIN_CACHE_BUDGET: f64 = 64.0 * 1024.0;
+const MAX_CACHE_BUDGET: f64 = 1024.0 * 1024.0 * 1024.0;
+
+fn cache_budget_bytes(bytes: Option<f64>) -> Result<usize> {
+    match bytes {
+        None => Ok(crate::embedding::DEFAULT_BUDGET_BYTES),
+        Some(b) if b.is_finite() && b.fract() == 0.0 && (MIN_CACHE_BUDGET..=MAX_CACHE_BUDGET).contains(&b) => Ok(b as usize),
+        Some(b) => Err(AttuneError::InvalidArgument(format!(
+            "embeddingCache.maxBytes {b} is not a whole number of bytes in {MIN_CACHE_BUDGET}..={MAX_CACHE_BUDGET}"
+        ))),
+    }
 }
 
 fn closed() -> AttuneError {
@@ -93,11 +115,13 @@ async fn with_session<R>(
 impl AttuneCore {
     /// Opens (creating) the namespace's store and loads the embedder from GGUF bytes onto
     /// `device` ("auto", "gpu" or "cpu"; see `compute::device`).
-    pub async fn open(namespace: String, embedder: Vec<u8>, device: String) -> Result<AttuneCore, JsValue> {
+    /// `cache_budget` is the embedding cache's byte budget (`None`: the default).
+    pub async fn open(namespace: String, embedder: Vec<u8>, device: String, cache_budget: Option<f64>) -> Result<AttuneCore, JsValue> {
         let model_bytes = embedder.len();
         let choice: DeviceChoice = device.parse().map_err(to_js)?;
+        let budget = cache_budget_bytes(cache_budget).map_err(to_js)?;
         let encoder = Encoder::load_on(Arc::new(embedder), choice).await.map_err(to_js)?;
-        let store = IndexedDbStore::open(&namespace).await.map_err(to_js)?;
+        let store = IndexedDbStore::open_with_budget(&namespace, budget).await.map_err(to_js)?;
         Ok(AttuneCore { inner: Rc::new(RefCell::new(Some(Session::new(store, encoder)))), namespace, model_bytes })
     }
 
@@ -163,12 +187,26 @@ impl AttuneCore {
     }
 
     /// Ranks items (`[{id, text?, tags?, prior?}]`) for the profile: JSON
-    /// `[{id, index, score, explored, reasons: [{kind, text, itemId?, tag?}]}]`, best first.
-    pub async fn rank(&self, items_json: String, options_json: String) -> Result<JsValue, JsValue> {
+    /// `[{id, index, score, explored, pending?, reasons: [{kind, text, itemId?, tag?}]}]`, best
+    /// first. `on_progress(done, total)` is called after each batch of new texts embedded; a
+    /// truthy return cancels the call (`aborted`; what was embedded stays cached).
+    pub async fn rank(&self, items_json: String, options_json: String, on_progress: Option<js_sys::Function>) -> Result<JsValue, JsValue> {
         let items: Vec<Candidate> = args::parse(&items_json, "rank(items)").map_err(to_js)?;
         let opts: RankOptions = args::options(&options_json, "rank(options)").map_err(to_js)?;
-        let ranked = with_session(&self.inner, async |s| s.rank(&items, &opts, now()).await).await.map_err(to_js)?;
+        let mut progress = |p: EmbedProgress| match &on_progress {
+            Some(f) if f.call2(&JsValue::NULL, &p.done.into(), &p.total.into()).is_ok_and(|r| r.is_truthy()) => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        };
+        let ranked =
+            with_session(&self.inner, async |s| s.rank_with(&items, &opts, now(), &mut progress).await).await.map_err(to_js)?;
         json(&ranked).map_err(to_js)
+    }
+
+    /// Loads a precomputed vector file (`attune catalog`) of this embedder; resolves to the
+    /// number of item ids it holds. Those items are ranked by these vectors from now on.
+    #[wasm_bindgen(js_name = addVectors)]
+    pub async fn add_vectors(&self, file: Vec<u8>) -> Result<u32, JsValue> {
+        with_session(&self.inner, async |s| s.add_vectors(&file).map(|n| n as u32)).await.map_err(to_js)
     }
 
     /// The items most similar to a text or an item: JSON `[{id, index, similarity}]`.
@@ -214,14 +252,20 @@ impl AttuneCore {
         let (ns, model_bytes) = (self.namespace.clone(), self.model_bytes);
         with_session(&self.inner, async |s| {
             let profile_bytes = s.store().raw(PROFILE).await?.map_or(0, |r| r.len());
-            let cache_bytes = s.store().raw(EMBEDDINGS).await?.map_or(0, |r| r.len());
+            let (cache, precomputed_vectors): (CacheStats, usize) = s.cache_stats().await?;
             let enc = s.encoder();
             json(&Info {
                 namespace: &ns,
                 backend: enc.backend_name(),
                 device: enc.device(),
                 embedder: ModelInfo { id: enc.model_id(), name: enc.model_name(), dim: enc.dim(), bytes: model_bytes },
-                storage: StorageInfo { profile_bytes, cache_bytes },
+                storage: StorageInfo {
+                    profile_bytes,
+                    cache_entries: cache.entries,
+                    cache_bytes: cache.bytes,
+                    cache_budget_bytes: cache.budget_bytes,
+                    precomputed_vectors,
+                },
             })
         })
         .await

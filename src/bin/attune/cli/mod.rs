@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_kernels;
+mod catalog;
 mod chat;
 mod convert;
 mod embed;
@@ -42,10 +43,13 @@ USAGE:
   attune bench-chat --model FILE.gguf [--tokens 128] [--repeats 3] [--device cpu|gpu|auto]
       prompt and greedy decode tokens per second (CPU: one thread), as JSON
   attune rank --model FILE.gguf --events EVENTS.jsonl --items ITEMS.jsonl [--limit N] [--device auto|gpu|cpu]
-              [--options RANK_OPTIONS_JSON]
+              [--options RANK_OPTIONS_JSON] [--vectors VECTORS.bin]
       a fresh profile from the events (JSON lines: type, item {id, text, tags}, ts),
       then one JSON line {id, score, reasons} per item (JSON lines: id, text, tags,
-      prior?), best first
+      prior?), best first; --vectors: precomputed vectors by item id (attune catalog)
+  attune catalog --model FILE.gguf --items ITEMS.jsonl --out VECTORS.bin [--device auto|gpu|cpu]
+      embeds every item's text once into a precomputed vector file (Q8_0, tagged
+      with the model id) that the SDK loads with addVectors
   attune eval-movielens --model FILE.gguf --data DIR [--out FILE.json] [--negatives 100]
                         [--seed 42] [--options RANK_OPTIONS_JSON]
       offline ranking evaluation on MovieLens 100K (RecBole atomic files in DIR):
@@ -64,6 +68,7 @@ pub fn main() -> ExitCode {
         Some("bench-chat") => chat::bench(args),
         Some("eval-movielens") => eval::run(args),
         Some("rank") => rank::run(args),
+        Some("catalog") => catalog::run(args),
         Some("help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -31,7 +31,7 @@ struct EventLine {
     query: Option<String>,
 }
 
-fn lines<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
+pub(super) fn lines<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
     let text = String::from_utf8(read_file(path)?)
         .map_err(|_| AttuneError::InvalidArgument(format!("{} is not UTF-8", path.display())))?;
     text.lines()
@@ -51,6 +51,7 @@ pub fn run(mut args: Arguments) -> Result<()> {
     let limit: Option<usize> = optional(&mut args, "--limit")?;
     let options: Option<String> = optional(&mut args, "--options")?;
     let device: DeviceChoice = optional(&mut args, "--device")?.unwrap_or_default();
+    let vectors: Option<PathBuf> = optional(&mut args, "--vectors")?;
     if !super::positionals(args)?.is_empty() {
         return Err(AttuneError::InvalidArgument("rank takes no positional arguments".into()));
     }
@@ -68,6 +69,9 @@ pub fn run(mut args: Arguments) -> Result<()> {
     // "Now" is the latest event (a fixed clock: the same files give the same ranking).
     let now = events.iter().filter_map(|e| e.ts).max().unwrap_or(0);
     let mut session = Session::new(MemoryStore::new("cli")?, load_encoder(&model, device)?);
+    if let Some(path) = vectors {
+        session.add_vectors(&read_file(&path)?)?;
+    }
     pollster::block_on(async {
         for (n, e) in events.into_iter().enumerate() {
             let event = Event { kind: e.kind, item: e.item, weight: e.weight, dwell_seconds: e.dwell_seconds, query: e.query, at_ms: e.ts };

@@ -14,6 +14,7 @@ mod movielens;
 use super::{load_encoder, optional, required};
 use attune::compute::device::DeviceChoice;
 use attune::model::sampler::SplitMix64;
+use attune::embedding::ItemMatrix;
 use attune::personalize::{rank, Candidate, RankOptions};
 use attune::profile::{Event, EventKind, Item, Profile, ProfileConfig};
 use attune::{AttuneError, Result};
@@ -108,6 +109,7 @@ pub fn run(mut args: Arguments) -> Result<()> {
             .map(|&id| Candidate::new(id.to_string()).with_text(movies[&id].text.clone()).with_tags(movies[&id].genres.clone()).with_prior(prior(id)))
             .collect();
         let vecs: Vec<Option<Vec<f32>>> = ids.iter().map(|id| Some(vectors[id].clone())).collect();
+        let vecs = ItemMatrix::from_f32(&vecs)?;
         let empty = Profile::new(ProfileConfig::default())?;
         let defaults = RankOptions { seed: user as u64, ..RankOptions::default() };
         let no_prior = RankOptions { prior_weight: 0.0, ..personal_opts.clone() };
