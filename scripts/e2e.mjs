@@ -221,6 +221,10 @@ async function suite(context, name, srv, pagePath, sha256) {
       'NaN id': () => a.track({ type: 'click', item: { id: NaN } }),
       'Infinity tag': () => a.track({ type: 'click', item: { id: 'a', tags: [Infinity] } }),
       'bigint at': () => a.track({ type: 'click', item: { id: 'a' }, at: 5n }),
+      'at in microseconds': () => a.track({ type: 'click', item: { id: 'a' }, at: Date.now() * 1000 }),
+      'at in seconds': () => a.track({ type: 'click', item: { id: 'a' }, at: Math.floor(Date.now() / 1000) }),
+      'fractional at': () => a.track({ type: 'click', item: { id: 'a' }, at: Date.now() + 0.5 }),
+      'negative weight': () => a.track({ type: 'like', item: { id: 'a', text: 'a liked text' }, weight: -1 }),
       'remember(NaN)': () => a.remember(NaN),
       'Infinity seconds': () => a.track({ type: 'dwell', item: { id: 'a' }, seconds: Infinity }),
       'negative seconds': () => a.track({ type: 'dwell', item: { id: 'a' }, seconds: -3 }),
@@ -267,6 +271,8 @@ async function suite(context, name, srv, pagePath, sha256) {
   for (const [what, { code, after }] of Object.entries(bad)) {
     ok(known.has(code) && after === 'ok', `bad argument ${what}: ${code}, then track works`);
   }
+  ok(['at in microseconds', 'at in seconds', 'fractional at', 'negative weight'].every((k) => bad[k].code === 'invalid_argument'),
+    'track: at in µs or s, a fractional at, weight -1 → invalid_argument');
   ok(bad['NaN weight'].code === 'invalid_argument' && bad['10 000 tags'].code === 'input_too_large' && bad['embed(10 000 texts)'].code === 'input_too_large', 'NaN → invalid_argument, 10 000-item arrays → input_too_large');
   ok(events === Object.keys(bad).length, `only the good calls changed the profile (${events} events)`);
 
