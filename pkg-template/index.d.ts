@@ -47,7 +47,12 @@ export interface OpenOptions {
   assistant?: AssistantSource;
   device?: Device;
   onProgress?: (event: ProgressEvent) => void;
-  /** Run in a dedicated module worker (default true); false runs in the calling context. */
+  /**
+   * Run in a dedicated module worker (default true); false runs in the calling context. Where
+   * the page enforces Trusted Types, the worker starts through the policy `attune` (list it in
+   * CSP `trusted-types`); a CSP that refuses the policy or the worker's script (`worker-src`)
+   * fails `open` with `unsupported`, its message naming what to allow.
+   */
   worker?: boolean;
   /** Keep downloaded models in the Cache API / IndexedDB (default true). */
   cache?: boolean;
@@ -71,13 +76,21 @@ export interface Item {
 export interface TrackEvent {
   type: EventType;
   item: Item;
-  /** Multiplies the type's weight (default 1). */
+  /**
+   * Multiplies the type's weight: 0 … 100 (default 1). A negative, NaN or infinite weight is
+   * `invalid_argument`: a dislike is its own `type`, not a like with weight -1.
+   */
   weight?: number;
   /** For `dwell`: seconds spent. */
   seconds?: number;
   /** For `search`: the query (required). */
   query?: string;
-  /** When it happened, ms since the epoch (default now). */
+  /**
+   * When it happened: whole milliseconds since the epoch, as `Date.now()` gives (default now).
+   * `invalid_argument` if it is not a whole number, before 2000-01-01 (seconds by mistake), or
+   * more than 5 minutes after the device's clock (microseconds by mistake): such a time would
+   * decay or push out everything else in the profile.
+   */
   at?: number;
 }
 

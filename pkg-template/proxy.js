@@ -1,9 +1,10 @@
 // The main-thread side of the SDK: `open()` starts the runtime in a dedicated module worker (or,
 // with { worker: false }, in this context) and returns the Attune instance whose methods forward
 // to it: request ids and a promise map, reply streams, AbortSignal cancellation, progress events
-// and close(). No imports but errors.js, so the script-tag build can inline it.
+// and close(). No imports but errors.js and worker-policy.js, so the script-tag build can inline it.
 
 import { AttuneError, abortError, deserializeError, toAttuneError } from './errors.js';
+import { startWorker } from './worker-policy.js';
 
 const isFn = (f) => typeof f === 'function';
 
@@ -82,8 +83,8 @@ function replyStream(cancel, signal) {
   return stream;
 }
 
-/** Transport over a dedicated worker. */
-function workerTransport(worker, onProgress) {
+/** Transport over a dedicated worker; `refusal()` says whether the page's CSP refused its script. */
+function workerTransport(worker, onProgress, refusal) {
   let nextId = 1;
   const pending = new Map(); // id → { resolve, reject } | reply stream
   let closedError = null;
@@ -110,7 +111,9 @@ function workerTransport(worker, onProgress) {
   };
   worker.onerror = (e) => {
     e.preventDefault?.();
-    failAll(new AttuneError('model_load', `the Attune worker failed: ${e.message || 'could not load worker.js'}`));
+    const failed = new AttuneError('model_load', `the Attune worker failed: ${e.message || 'could not load worker.js'}`);
+    // A CSP violation report may be queued after the error event: look one task later.
+    setTimeout(() => failAll(refusal?.() ?? failed), 0);
   };
   const post = (msg) => {
     try {
@@ -272,8 +275,9 @@ function client(t) {
 }
 
 /**
- * Opens an Attune instance. `env.createWorker()` makes the module worker; `env.loadCore()`
- * imports core.js for { worker: false }.
+ * Opens an Attune instance. `env.createWorker()` makes the module worker (started through
+ * worker-policy.js: Trusted Types, CSP refusals as `unsupported`); `env.loadCore()` imports
+ * core.js for { worker: false }.
  */
 export async function openWith(env, options) {
   const transportOpts = transportOptions(options);
@@ -282,14 +286,10 @@ export async function openWith(env, options) {
     throw new AttuneError('unsupported', 'this context has no Worker; open with { worker: false }');
   }
   let t;
+  let started = null;
   if (useWorker) {
-    let worker;
-    try {
-      worker = env.createWorker();
-    } catch (e) {
-      throw new AttuneError('model_load', `cannot start the Attune worker: ${e && e.message ? e.message : e}`);
-    }
-    t = workerTransport(worker, options.onProgress);
+    started = startWorker(env.createWorker);
+    t = workerTransport(started.worker, options.onProgress, started.refusal);
   } else {
     t = localTransport(env.loadCore, options.onProgress);
   }
@@ -298,6 +298,8 @@ export async function openWith(env, options) {
   } catch (e) {
     t.close();
     throw toAttuneError(e);
+  } finally {
+    started?.stop();
   }
   return client(t);
 }

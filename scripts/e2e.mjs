@@ -14,21 +14,17 @@ import { createServer } from 'node:http';
 import { createHash } from 'node:crypto';
 import { promises as fs, createReadStream } from 'node:fs';
 import assert from 'node:assert/strict';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TYPES, launch } from './e2e-lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = path.join(REPO, 'models/out');
 const EMBEDDER = 'minilm-l6-v2.q8_0.gguf';
 const PORT = Number(process.env.E2E_PORT || 8091);
-const chromiumPath = process.argv.includes('--chromium') ? process.argv[process.argv.indexOf('--chromium') + 1] : (process.env.CHROMIUM || '/usr/bin/chromium');
-const headed = process.argv.includes('--headed');
 // --only vite-app,script-tag,webpack-app,quota: run some suites (default: all).
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
 const wanted = (name) => !only || only.includes(name);
-
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css' };
 
 /** A static server: `mounts` maps URL prefixes to directories; counts model requests. */
 async function serve(port, mounts, pages = {}) {
@@ -225,6 +221,10 @@ async function suite(context, name, srv, pagePath, sha256) {
       'NaN id': () => a.track({ type: 'click', item: { id: NaN } }),
       'Infinity tag': () => a.track({ type: 'click', item: { id: 'a', tags: [Infinity] } }),
       'bigint at': () => a.track({ type: 'click', item: { id: 'a' }, at: 5n }),
+      'at in microseconds': () => a.track({ type: 'click', item: { id: 'a' }, at: Date.now() * 1000 }),
+      'at in seconds': () => a.track({ type: 'click', item: { id: 'a' }, at: Math.floor(Date.now() / 1000) }),
+      'fractional at': () => a.track({ type: 'click', item: { id: 'a' }, at: Date.now() + 0.5 }),
+      'negative weight': () => a.track({ type: 'like', item: { id: 'a', text: 'a liked text' }, weight: -1 }),
       'remember(NaN)': () => a.remember(NaN),
       'Infinity seconds': () => a.track({ type: 'dwell', item: { id: 'a' }, seconds: Infinity }),
       'negative seconds': () => a.track({ type: 'dwell', item: { id: 'a' }, seconds: -3 }),
@@ -271,6 +271,8 @@ async function suite(context, name, srv, pagePath, sha256) {
   for (const [what, { code, after }] of Object.entries(bad)) {
     ok(known.has(code) && after === 'ok', `bad argument ${what}: ${code}, then track works`);
   }
+  ok(['at in microseconds', 'at in seconds', 'fractional at', 'negative weight'].every((k) => bad[k].code === 'invalid_argument'),
+    'track: at in µs or s, a fractional at, weight -1 → invalid_argument');
   ok(bad['NaN weight'].code === 'invalid_argument' && bad['10 000 tags'].code === 'input_too_large' && bad['embed(10 000 texts)'].code === 'input_too_large', 'NaN → invalid_argument, 10 000-item arrays → input_too_large');
   ok(events === Object.keys(bad).length, `only the good calls changed the profile (${events} events)`);
 
@@ -473,8 +475,7 @@ async function quotaSuite(context, srv, pagePath) {
 const started = Date.now();
 const sha256 = createHash('sha256').update(await fs.readFile(path.join(MODELS, EMBEDDER))).digest('hex');
 const servers = [];
-let context;
-let userDataDir;
+let browser;
 try {
   const pkg = path.join(REPO, 'pkg');
   const vite = await serve(PORT, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS });
@@ -497,13 +498,8 @@ try {
   const quota = await serve(PORT + 2, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS, '/attune/': pkg });
   const webpack = await serve(PORT + 3, { '/': path.join(REPO, 'examples/webpack-app/dist'), '/models/': MODELS });
   servers.push(vite, script, quota, webpack);
-  const { chromium } = await import('playwright-core');
-  userDataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'attune-e2e-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: chromiumPath,
-    headless: !headed,
-    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
+  const { context } = browser;
   if (wanted('vite-app')) await suite(context, 'vite-app', vite, '/', sha256);
   if (wanted('script-tag')) await suite(context, 'script-tag', script, '/', sha256);
   if (wanted('script-tag')) await cdnSuite(context, script);
@@ -514,7 +510,6 @@ try {
   console.error(`e2e: FAILED after ${checks} checks: ${e.stack || e}`);
   process.exitCode = 1;
 } finally {
-  await context?.close();
+  await browser?.close();
   for (const s of servers) s.server.close();
-  if (userDataDir) await fs.rm(userDataDir, { recursive: true, force: true });
 }

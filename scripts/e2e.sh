@@ -2,7 +2,8 @@
 # `make test-e2e`: installs the examples' pinned npm packages (npm ci, cache under
 # ~/.cache/attune/npm), type-checks the TypeScript tour of the API (tsc --noEmit), builds the
 # Vite and webpack examples from pkg/ (run `make pkg` first), then drives the examples in
-# headless Chromium.
+# headless Chromium (scripts/e2e.mjs), then pkg/ on strict pages: CSP, Trusted Types, COOP/COEP
+# (scripts/e2e-strict.mjs). Arguments go to both (--chromium PATH, --headed, --only NAMES).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f pkg/attune_wasm_bg.wasm ] || { echo "e2e: pkg/ is missing; run make pkg" >&2; exit 1; }
@@ -17,3 +18,4 @@ done
 (cd examples/webpack-app && rm -rf dist && npx --no-install webpack --mode production --entry ./src/index.js \
   --output-path dist --no-stats && cp index.html dist/)
 node scripts/e2e.mjs "$@"
+node scripts/e2e-strict.mjs "$@"

@@ -79,3 +79,20 @@ fn rank_refuses_bad_files_with_a_code() {
     let d = dir("prior", "", "{\"id\":\"a\",\"prior\":7}\n");
     assert!(String::from_utf8_lossy(&rank(&d, &[]).stderr).contains("[invalid_argument]"));
 }
+
+#[test]
+fn rank_refuses_events_the_profile_rules_refuse() {
+    // The same rules as the JS track (profile::rules): a microsecond or seconds timestamp, a
+    // fractional one, a negative weight; the message names the event.
+    for (name, line, says) in [
+        ("micro", r#"{"type":"like","item":{"id":"a"},"ts":1700000000000000}"#, "not microseconds"),
+        ("secs", r#"{"type":"like","item":{"id":"a"},"ts":1700000000}"#, "before 2000-01-01"),
+        ("frac", r#"{"type":"like","item":{"id":"a"},"ts":1700000000000.5}"#, "whole number of milliseconds"),
+        ("negw", r#"{"type":"like","item":{"id":"a"},"ts":1700000000000,"weight":-1}"#, "weight -1"),
+    ] {
+        let d = dir(name, &format!("{}{line}\n", EVENTS), ITEMS);
+        let out = rank(&d, &[]);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!out.status.success() && err.contains("[invalid_argument]") && err.contains(says), "{name}: {err}");
+    }
+}

@@ -10,7 +10,7 @@ use crate::embedding::ItemMatrix;
 use crate::model::sampler::SplitMix64;
 use crate::profile::{Event, EventKind, Item, Profile, ProfileConfig};
 
-const NOW: i64 = 1_000_000_000;
+const NOW: i64 = 1_700_000_000_000;
 const BIKE: [f32; 4] = [1.0, 0.0, 0.0, 0.0];
 const JAZZ: [f32; 4] = [0.0, 1.0, 0.0, 0.0];
 const GOSSIP: [f32; 4] = [0.0, 0.0, 1.0, 0.0];

@@ -19,6 +19,7 @@ pub mod interests;
 pub mod memories;
 pub mod negatives;
 pub mod recent;
+pub mod rules;
 pub mod score;
 pub mod tags;
 pub mod vector;
@@ -91,17 +92,10 @@ impl Profile {
 
     /// Folds one event into the profile. `item_vector` is the embedding of
     /// [`Event::embed_text`] (none: only tags, counts and the recent list learn from it).
-    /// On error the profile is unchanged.
+    /// The event must pass [`rules::check`] at `now`. On error the profile is unchanged.
     pub fn apply(&mut self, e: &Event, item_vector: Option<&[f32]>, now: i64) -> Result<()> {
+        rules::check(e, now)?;
         let id = e.item.id.as_str();
-        if id.is_empty() || id.len() > limits::ID_BYTES {
-            return Err(AttuneError::InvalidArgument(format!("item id must be 1..={} bytes", limits::ID_BYTES)));
-        }
-        if e.weight.is_some_and(|w| !w.is_finite() || w.abs() > 1e6)
-            || e.dwell_seconds.is_some_and(|s| !s.is_finite() || s < 0.0)
-        {
-            return Err(AttuneError::InvalidArgument("weight and dwell_seconds must be finite (dwell ≥ 0)".into()));
-        }
         let v = item_vector.map(|v| self.unit_vector(v)).transpose()?;
         let at = e.at_ms.unwrap_or(now);
         let hl = self.config.half_life_ms;

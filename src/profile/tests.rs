@@ -259,6 +259,12 @@ fn bad_input_leaves_the_profile_unchanged() {
     assert!(p.apply(&like("", T0), None, T0).is_err());
     assert!(p.apply(&like(&"x".repeat(300), T0), None, T0).is_err());
     assert!(p.apply(&like("b", T0).weighted(f32::INFINITY), None, T0).is_err());
+    // The rules of profile::rules hold in apply itself: a like with weight -1 (a dislike in
+    // disguise), a time in microseconds (it would decay and prune everything else), in seconds.
+    assert!(p.apply(&like("b", T0).weighted(-1.0), Some(&topic(&mut rng)), T0).is_err());
+    assert!(p.apply(&like("b", T0 * 1000), Some(&topic(&mut rng)), T0).is_err());
+    assert!(p.apply(&like("b", T0 + rules::MAX_AHEAD_MS + 1), Some(&topic(&mut rng)), T0).is_err());
+    assert!(p.apply(&like("b", T0 / 1000), Some(&topic(&mut rng)), T0).is_err());
     assert_eq!(p, before);
     assert!(Profile::new(ProfileConfig { max_interests: 0, ..Default::default() }).is_err());
     assert!(Profile::new(ProfileConfig { half_life_ms: 0, ..Default::default() }).is_err());

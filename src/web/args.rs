@@ -5,7 +5,7 @@
 //! this adds no crate, where serde-wasm-bindgen would be one more.
 
 use crate::error::{AttuneError, Result};
-use crate::profile::{Event, EventKind, Forget, Item};
+use crate::profile::{rules, Event, EventKind, Forget, Item};
 use crate::session::SimilarQuery;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -61,8 +61,8 @@ pub struct TrackArgs {
     /// The query, for `search`.
     #[serde(default)]
     query: Option<String>,
-    /// When it happened (ms since the epoch); now if absent.
-    #[serde(default)]
+    /// When it happened (whole ms since the epoch); now if absent.
+    #[serde(default, deserialize_with = "rules::optional_ms")]
     at: Option<i64>,
 }
 
@@ -93,21 +93,22 @@ impl ItemArgs {
 }
 
 impl TrackArgs {
+    /// The event, checked by the profile's rules that need no clock (so a bad weight is refused
+    /// before its text is embedded); `Profile::apply` checks `at` against now.
     pub fn into_event(self) -> Result<Event> {
-        if self.weight.is_some_and(|w| !w.is_finite()) || self.seconds.is_some_and(|s| !s.is_finite() || s < 0.0) {
-            return Err(AttuneError::InvalidArgument("weight and seconds must be finite (seconds ≥ 0)".into()));
-        }
         if self.kind == EventKind::Search && self.query.as_deref().is_none_or(str::is_empty) {
             return Err(AttuneError::InvalidArgument("a search event needs a query".into()));
         }
-        Ok(Event {
+        let event = Event {
             kind: self.kind,
             item: self.item.into_item()?,
             weight: self.weight,
             dwell_seconds: self.seconds,
             query: self.query,
             at_ms: self.at,
-        })
+        };
+        rules::check_values(&event)?;
+        Ok(event)
     }
 }
 
@@ -208,6 +209,10 @@ mod tests {
         assert_eq!(code(r#"{"type":"click","item":{"id":""}}"#), "invalid_argument");
         assert_eq!(code(r#"{"type":"click","item":{"id":"a"},"weight":"NaN"}"#), "invalid_argument");
         assert_eq!(code(r#"{"type":"dwell","item":{"id":"a"},"seconds":-1}"#), "invalid_argument");
+        assert_eq!(code(r#"{"type":"like","item":{"id":"a"},"weight":-1}"#), "invalid_argument");
+        assert_eq!(code(r#"{"type":"like","item":{"id":"a"},"at":1700000000000.5}"#), "invalid_argument");
+        assert_eq!(code(r#"{"type":"like","item":{"id":"a"},"at":1700000000}"#), "invalid_argument");
+        assert_eq!(ok(track(r#"{"type":"like","item":{"id":"a"},"at":1700000000000}"#)).at_ms, Some(1_700_000_000_000));
         assert_eq!(code(r#"{"type":"search","item":{"id":"a"}}"#), "invalid_argument");
         assert_eq!(code(r#"{"type":"click","item":{"id":"a"},"extra":1}"#), "invalid_argument");
         assert_eq!(code("null"), "invalid_argument");

@@ -4,7 +4,7 @@
 use super::{load_encoder, optional, read_file, required};
 use attune::compute::device::DeviceChoice;
 use attune::personalize::{Candidate, RankOptions};
-use attune::profile::{Event, EventKind, Item};
+use attune::profile::{rules, Event, EventKind, Item};
 use attune::session::Session;
 use attune::store::MemoryStore;
 use attune::{AttuneError, Result};
@@ -21,7 +21,7 @@ struct EventLine {
     #[serde(rename = "type")]
     kind: EventKind,
     item: Item,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rules::optional_ms")]
     ts: Option<i64>,
     #[serde(default)]
     weight: Option<f32>,
@@ -66,8 +66,12 @@ pub fn run(mut args: Arguments) -> Result<()> {
     let events: Vec<EventLine> = lines(&events_path)?;
     let items: Vec<Candidate> = lines(&items_path)?;
 
-    // "Now" is the latest event (a fixed clock: the same files give the same ranking).
+    // "Now" is the latest event (a fixed clock: the same files give the same ranking); each
+    // event's time is first checked against the wall clock, which catches microseconds.
     let now = events.iter().filter_map(|e| e.ts).max().unwrap_or(0);
+    let wall_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let mut session = Session::new(MemoryStore::new("cli")?, load_encoder(&model, device)?);
     if let Some(path) = vectors {
         session.add_vectors(&read_file(&path)?)?;
@@ -75,10 +79,12 @@ pub fn run(mut args: Arguments) -> Result<()> {
     pollster::block_on(async {
         for (n, e) in events.into_iter().enumerate() {
             let event = Event { kind: e.kind, item: e.item, weight: e.weight, dwell_seconds: e.dwell_seconds, query: e.query, at_ms: e.ts };
-            session.track(&event, now).await.map_err(|err| match err {
+            let numbered = |err| match err {
                 AttuneError::InvalidArgument(m) => AttuneError::InvalidArgument(format!("event {}: {m}", n + 1)),
                 other => other,
-            })?;
+            };
+            rules::check(&event, wall_ms).map_err(numbered)?;
+            session.track(&event, now).await.map_err(numbered)?;
         }
         let ranked = session.rank(&items, &opts, now).await?;
         let stdout = std::io::stdout();

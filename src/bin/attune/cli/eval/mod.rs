@@ -26,6 +26,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 const K: usize = 10;
+/// MovieLens 100K was rated in 1997-98, before the earliest time an event may carry
+/// (`profile::rules::EARLIEST_MS`); every time is moved 30 years later. Decay, pruning and
+/// ranking only use differences of times, so the results are the same.
+const SHIFT_MS: i64 = 30 * 365 * 86_400_000;
 
 pub fn run(mut args: Arguments) -> Result<()> {
     let model: PathBuf = required(&mut args, "--model")?;
@@ -100,10 +104,10 @@ pub fn run(mut args: Arguments) -> Result<()> {
             let m = &movies[&r.item];
             let kind = if r.rating >= 4.0 { EventKind::Like } else if r.rating <= 2.0 { EventKind::Dislike } else { EventKind::View };
             let e = Event::new(kind, Item::new(r.item.to_string()).with_text(m.text.clone()).with_tags(m.genres.clone()))
-                .at(r.ts * 1000);
-            profile.apply(&e, Some(&vectors[&r.item]), r.ts * 1000)?;
+                .at(r.ts * 1000 + SHIFT_MS);
+            profile.apply(&e, Some(&vectors[&r.item]), r.ts * 1000 + SHIFT_MS)?;
         }
-        let now = history.last().map_or(0, |r| r.ts * 1000);
+        let now = history.last().map_or(0, |r| r.ts * 1000 + SHIFT_MS);
         let cands: Vec<Candidate> = ids
             .iter()
             .map(|&id| Candidate::new(id.to_string()).with_text(movies[&id].text.clone()).with_tags(movies[&id].genres.clone()).with_prior(prior(id)))
