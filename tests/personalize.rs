@@ -63,7 +63,7 @@ fn the_liked_topic_ranks_above_the_others() {
         assert!(r[0].reasons.iter().any(|x| x.kind == ReasonKind::SimilarTo && x.text.starts_with("similar to “")), "{:?}", r[0].reasons);
         // The item texts went through the embedding cache.
         let key = CacheKey::new(s.encoder().model_id(), "A simple recipe for fresh tomato pasta");
-        assert!(s.store().cached_embedding(&key).await.unwrap().is_some());
+        assert!(s.store().embeddings(&[key]).await.unwrap()[0].is_some());
         // Same input, same ranking (cached vectors equal the fresh ones).
         assert_eq!(s.rank(&items(), &opts, NOW).await.unwrap(), r);
     });

@@ -23,7 +23,7 @@ fn track_embeds_through_the_cache_and_updates_the_profile() {
         let mut s = Session::new(MemoryStore::new("test").unwrap(), enc);
         let text = "A long gravel ride through the hills on my new bike";
         s.track(&like("ride", text), DAY).await.unwrap();
-        assert!(s.store().cached_embedding(&CacheKey::new(&model_id, text)).await.unwrap().is_some());
+        assert!(s.store().embeddings(&[CacheKey::new(&model_id, text)]).await.unwrap()[0].is_some());
         s.track(&like("jazz", "The saxophonist's solo at the jazz club was superb"), DAY).await.unwrap();
 
         let p = s.profile().await.unwrap();
