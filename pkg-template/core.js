@@ -2,7 +2,9 @@
 // a time. It runs inside the worker (worker.js) or, with { worker: false }, in the calling
 // context. Arguments go to Rust as JSON text and are validated there; core methods with object
 // results answer JSON text. Methods of the wasm `AttuneCore` (src/web/core.rs):
-//   rank(itemsJson, optionsJson)            → '[{"id","index","score","explored","reasons":[…]}]'
+//   rank(itemsJson, optionsJson, onBatch?)  → '[{"id","index","score","explored","pending"?,"reasons":[…]}]'
+//       (onBatch(done, total) after each batch of new texts embedded; true cancels)
+//   addVectors(bytes)                       → number of item ids (a precomputed vector file)
 //   similar(queryJson, itemsJson, optsJson) → '[{"id","index","similarity"}]' (query: a text or an item)
 //   topics(optionsJson)                     → '[{"label","parent","weight","similarity"}]'
 //   context(queryJson, optionsJson, count?) → '{"text","tokens",…}'
@@ -56,11 +58,18 @@ function toJson(value, what) {
   return s === undefined ? 'null' : s;
 }
 
+/** A precomputed vector file (`attune catalog`) as bytes for Rust. */
+function vectorBytes(data) {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new AttuneError('invalid_argument', 'addVectors takes the bytes of a vector file (ArrayBuffer or Uint8Array)');
+}
+
 /** `opts` without `signal` (which stays on this side). */
 function plainOptions(opts) {
   if (opts === undefined || opts === null) return undefined;
   if (typeof opts !== 'object') return opts; // Rust refuses it with a typed message
-  const { signal: _signal, ...rest } = opts;
+  const { signal: _signal, onProgress: _onProgress, ...rest } = opts;
   return rest;
 }
 
@@ -90,7 +99,12 @@ export function checkOpenOptions(o) {
   if (assistant && !DEVICES.includes(assistant.device)) {
     throw new AttuneError('invalid_argument', `assistant.device must be one of ${DEVICES.join(', ')}`);
   }
-  return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl };
+  const maxBytes = o.embeddingCache?.maxBytes;
+  if (o.embeddingCache !== undefined && (typeof o.embeddingCache !== 'object' || o.embeddingCache === null
+      || (maxBytes !== undefined && typeof maxBytes !== 'number'))) {
+    throw new AttuneError('invalid_argument', 'embeddingCache must be { maxBytes?: number }');
+  }
+  return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl, cacheBudget: maxBytes };
 }
 
 /**
@@ -110,7 +124,7 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     }
   }
   progress({ model: 'embedder', phase: 'load', loaded: bytes.byteLength, total: bytes.byteLength, fromCache: false });
-  const core = await wasm.AttuneCore.open(options.namespace, bytes, options.device).catch((e) => {
+  const core = await wasm.AttuneCore.open(options.namespace, bytes, options.device, options.cacheBudget).catch((e) => {
     const err = toAttuneError(e, 'model_load');
     // `gpu` asked for where WebGPU is missing or fails its self-test.
     throw deviceError(err);
@@ -134,7 +148,10 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     import: (data) => core.import(typeof data === 'string' ? data : toJson(data, 'import(data)')),
     clear: () => core.clear(),
     embed: (texts) => core.embed(toJson(texts, 'embed(texts)')),
-    rank: (items, opts) => json(core.rank(toJson(items, 'rank(items)'), toJson(plainOptions(opts), 'rank(options)'))),
+    // Between batches of new texts the worker reads its messages, so an abort arrives here.
+    rank: (items, opts, ctx = {}) => json(core.rank(toJson(items, 'rank(items)'), toJson(plainOptions(opts), 'rank(options)'),
+      (done, total) => { ctx.progress?.({ done, total }); return !!ctx.signal?.aborted; })),
+    addVectors: (data) => core.addVectors(vectorBytes(data)),
     similar: (query, items, opts) =>
       json(core.similar(toJson(query, 'similar(query)'), toJson(items, 'similar(items)'), toJson(plainOptions(opts), 'similar(options)'))),
     topics: (opts) => json(core.topics(toJson(plainOptions(opts), 'topics(options)'))),
@@ -148,6 +165,8 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     info: async () => {
       const info = await json(core.info());
       info.devices = devices;
+      // The core's linear memory (grows, never shrinks: its size is the module's peak use).
+      info.memory = { wasmBytes: (await wasmReady).memory.buffer.byteLength };
       const d = info.device;
       info.device = deviceInfo(options.device, d.backend, d.adapter, d.fallbackReason);
       const a = assistant && (await assistant.catch(() => null));
@@ -177,14 +196,15 @@ export async function openRuntime(rawOptions, progress = () => {}) {
   }
 
   const runtime = {
-    /** Runs `method` after the calls before it; an abort before it starts drops it. */
-    call(method, args, signal) {
+    /** Runs `method` after the calls before it; an abort before it starts drops it. Methods
+     * that take long (rank) report `progress` and stop at `signal` between batches. */
+    call(method, args, signal, progress) {
       if (closed) return Promise.reject(new AttuneError('closed', 'this Attune instance is closed'));
       if (!Object.hasOwn(methods, method)) return Promise.reject(new AttuneError('invalid_argument', `no method ${String(method)}`));
       const run = queue.then(async () => {
         if (closed) throw new AttuneError('closed', 'this Attune instance is closed');
         if (signal && signal.aborted) throw abortError(signal);
-        return methods[method](...args);
+        return methods[method](...args, { signal, progress });
       });
       queue = run.catch(() => {});
       return run.catch((e) => { throw toAttuneError(e); });

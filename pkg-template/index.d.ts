@@ -58,6 +58,10 @@ export interface OpenOptions {
   cache?: boolean;
   /** Where the .wasm is, if not beside the package's files. */
   wasmUrl?: string | URL;
+  /** The embedding cache of this namespace (IndexedDB, one entry per item text): least
+   * recently used entries go past `maxBytes` (default 8 MiB, about 20 000 MiniLM entries;
+   * 64 KiB … 1 GiB). */
+  embeddingCache?: { maxBytes?: number };
 }
 
 export type EventType =
@@ -142,7 +146,19 @@ export interface Info {
   assistant:
     | { loaded: true; name: string; context: number; backend: string; device: DeviceInfo }
     | { loaded: false; configured: boolean };
-  storage: { profileBytes: number; cacheBytes: number; originUsage?: number; originQuota?: number };
+  /** The core's WebAssembly memory in bytes (it grows to the peak use and stays there). */
+  memory: { wasmBytes: number };
+  storage: {
+    profileBytes: number;
+    /** Entries of the embedding cache, their bytes, and its budget (`embeddingCache.maxBytes`). */
+    cacheEntries: number;
+    cacheBytes: number;
+    cacheBudgetBytes: number;
+    /** Item ids with vectors from `addVectors` (kept in memory for this instance). */
+    precomputedVectors: number;
+    originUsage?: number;
+    originQuota?: number;
+  };
 }
 
 export interface Signalled {
@@ -167,6 +183,12 @@ export interface RankOptions extends Signalled {
   neighborWeight?: number;
   /** An item is an exploration candidate when its similarity to every interest is below this. */
   noveltyBelow?: number;
+  /** Rank now with the embeddings at hand: items whose text is not cached yet are ranked by
+   * tags and prior only and come back `pending: true` (rank again later). Default false: new
+   * texts are embedded first, in batches. */
+  cachedOnly?: boolean;
+  /** Told after each batch of new texts embedded (a first `rank` of a large catalog). */
+  onProgress?: (progress: { done: number; total: number }) => void;
 }
 
 export type ReasonKind = 'similarTo' | 'tag' | 'interest' | 'new' | 'popular' | 'pageOrder';
@@ -186,6 +208,8 @@ export interface Ranked {
   score: number;
   /** Placed by exploration ("something new"). */
   explored: boolean;
+  /** Ranked without its text's embedding (`cachedOnly`, not cached yet). */
+  pending?: boolean;
   reasons: Reason[];
 }
 
@@ -292,7 +316,14 @@ export interface AttuneInstance {
   clear(): Promise<void>;
   /** Unit-length embeddings, in order (at most 1024 texts a call). */
   embed(texts: string[], options?: Signalled): Promise<Float32Array[]>;
+  /** Ranks up to 20 000 items; texts not seen before are embedded (in batches of 32) and
+   * cached. Aborting (`signal`) between batches rejects with `aborted`; what was embedded
+   * stays cached. */
   rank(items: Item[], options?: RankOptions): Promise<Ranked[]>;
+  /** Loads precomputed vectors (a file made by `attune catalog` with this embedder): those
+   * item ids are ranked by them, never embedded. Resolves to the number of ids in the file;
+   * a file of another model fails with `model_unsupported`. */
+  addVectors(source: string | URL | ArrayBuffer | Uint8Array, options?: Signalled): Promise<number>;
   similar(query: string | Item, items: Item[], options?: SimilarOptions): Promise<Similar[]>;
   info(): Promise<Info>;
   readonly assistant: AttuneAssistant;

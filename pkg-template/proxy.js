@@ -104,6 +104,7 @@ function workerTransport(worker, onProgress, refusal) {
     const p = pending.get(m.id);
     if (!p) return; // cancelled or aborted already
     if ('piece' in m) return p.push(m.piece);
+    if ('progress' in m) { try { p.onProgress?.(m.progress); } catch (err) { console.error(err); } return; }
     pending.delete(m.id);
     if (m.done) p.finish(m.stats);
     else if (m.ok) p.resolve(m.value);
@@ -124,17 +125,17 @@ function workerTransport(worker, onProgress, refusal) {
   };
   return {
     open: (options) => { post({ type: 'open', options }); return open; },
-    call(method, args, signal) {
+    call(method, args, signal, onProgress) {
       if (closedError) return Promise.reject(closedError);
       if (signal?.aborted) return Promise.reject(abortError(signal));
       const id = nextId++;
       return new Promise((resolve, reject) => {
         try {
-          post({ type: 'call', id, method, args });
+          post({ type: 'call', id, method, args, progress: !!onProgress });
         } catch (e) {
           return reject(e);
         }
-        pending.set(id, { resolve, reject });
+        pending.set(id, { resolve, reject, onProgress });
         signal?.addEventListener('abort', () => {
           if (!pending.delete(id)) return;
           worker.postMessage({ type: 'cancel', id });
@@ -179,13 +180,14 @@ function localTransport(loadCore, onProgress) {
       }
       runtime = await mod.openRuntime(options, (ev) => { try { onProgress?.(ev); } catch (err) { console.error(err); } });
     },
-    call(method, args, signal) {
+    call(method, args, signal, onProgress) {
       if (closed) return Promise.reject(closedErr());
       // Arguments are copied as postMessage would, so both modes see the same values.
       let copied;
       try { copied = structuredClone(args); } catch (e) { return Promise.reject(toAttuneError(e, 'invalid_argument')); }
+      const report = onProgress && ((p) => { try { onProgress(p); } catch (err) { console.error(err); } });
       // Rebuilt as this module's AttuneError (the script-tag build has its own copy of the class).
-      const run = runtime.call(method, copied, signal).catch((e) => { throw toAttuneError(e); });
+      const run = runtime.call(method, copied, signal, report).catch((e) => { throw toAttuneError(e); });
       if (!signal) return run;
       return new Promise((resolve, reject) => {
         signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
@@ -218,11 +220,28 @@ function localTransport(loadCore, onProgress) {
   };
 }
 
+/** `opts` split into what crosses to the runtime and what stays here (signal, onProgress). */
 function stripSignal(opts) {
   if (!opts || typeof opts !== 'object') return { opts, signal: undefined };
-  const { signal, ...rest } = opts;
+  const { signal, onProgress, ...rest } = opts;
   checkSignal(signal);
-  return { opts: rest, signal };
+  if (onProgress !== undefined && !isFn(onProgress)) throw new AttuneError('invalid_argument', 'onProgress must be a function');
+  return { opts: rest, signal, onProgress };
+}
+
+/** The bytes of a precomputed vector file at `url`. */
+async function fetchVectors(url, signal) {
+  if (typeof url !== 'string' && !(url instanceof URL)) {
+    throw new AttuneError('invalid_argument', 'addVectors takes a URL or the bytes of a vector file');
+  }
+  let res;
+  try {
+    res = await fetch(url, { signal });
+  } catch (e) {
+    throw toAttuneError(e, 'model_load');
+  }
+  if (!res.ok) throw new AttuneError('model_load', `fetching the vector file ${url} failed: HTTP ${res.status}`);
+  return res.arrayBuffer();
 }
 
 /** The Attune instance over a transport. */
@@ -231,7 +250,7 @@ function client(t) {
   const withOptions = (method, fixed, options) => {
     let parts;
     try { parts = stripSignal(options); } catch (e) { return Promise.reject(e); }
-    return t.call(method, [...fixed, parts.opts], parts.signal);
+    return t.call(method, [...fixed, parts.opts], parts.signal, parts.onProgress);
   };
   let closed = false;
   return {
@@ -249,6 +268,13 @@ function client(t) {
       return t.call('embed', [texts], parts.signal);
     },
     rank: (items, options) => withOptions('rank', [items], options),
+    addVectors: async (source, options) => {
+      // A URL is fetched here (the page's origin, credentials and cache), the bytes go over.
+      const bytes = source instanceof ArrayBuffer || ArrayBuffer.isView(source)
+        ? source
+        : await fetchVectors(source, options?.signal);
+      return t.call('addVectors', [bytes], options?.signal);
+    },
     similar: (query, items, options) => withOptions('similar', [query, items], options),
     info: () => call('info'),
     assistant: {

@@ -1,7 +1,8 @@
 // The dedicated module worker: owns the runtime (wasm core + models) so the page's main thread
 // never blocks. Messages from the proxy (proxy.js):
 //   { type: 'open', options }                 → { type: 'opened' } | { type: 'failed', error }
-//   { type: 'call', id, method, args }        → { id, ok: true, value } | { id, ok: false, error }
+//   { type: 'call', id, method, args, progress? } → { id, progress: { done, total } }… (when asked),
+//                                                then { id, ok: true, value } | { id, ok: false, error }
 //   { type: 'reply', id, messages, options }  → { id, piece }…, then { id, done: true, stats } | { id, ok: false, error }
 //   { type: 'cancel', id }                    → an unstarted call is dropped, a reply stops
 //   { type: 'close' }
@@ -19,11 +20,12 @@ function transferables(value) {
   return [];
 }
 
-async function onCall({ id, method, args }) {
+async function onCall({ id, method, args, progress }) {
   const ctl = new AbortController();
   cancels.set(id, ctl);
   try {
-    const value = await runtime.call(method, args, ctl.signal);
+    const report = progress ? (p) => postMessage({ id, progress: p }) : undefined;
+    const value = await runtime.call(method, args, ctl.signal, report);
     postMessage({ id, ok: true, value }, transferables(value));
   } catch (e) {
     postMessage({ id, ok: false, error: serializeError(e) });

@@ -174,11 +174,89 @@ async fn malformed_import_changes_nothing() {
 
 #[wasm_bindgen_test]
 async fn embeddings_are_cached_by_hash_and_model() {
-    use attune::store::CacheKey;
+    use attune::store::{CacheKey, CompactVector};
     let s = fresh("cache").await;
     let k = CacheKey::new("minilm-l6-v2.q8_0", "I ride my bike to work");
-    assert_eq!(s.cached_embedding(&k).await.unwrap(), None);
-    s.cache_embedding(&k, &unit(1)).await.unwrap();
-    assert_eq!(s.cached_embedding(&k).await.unwrap(), Some(unit(1)));
-    assert_eq!(s.cached_embedding(&CacheKey::new("other", "I ride my bike to work")).await.unwrap(), None);
+    let v = CompactVector::encode(&unit(1)).unwrap();
+    assert_eq!(s.embeddings(&[k]).await.unwrap(), vec![None]);
+    s.put_embeddings(&[(k, v.clone())]).await.unwrap();
+    let other = CacheKey::new("other", "I ride my bike to work");
+    assert_eq!(s.embeddings(&[k, other]).await.unwrap(), vec![Some(v.clone()), None]);
+    // Survives a reopen; clear removes it with the profile.
+    s.close();
+    let s = IndexedDbStore::open("cache").await.unwrap();
+    assert_eq!(s.embedding_count().await.unwrap(), 1);
+    s.clear().await.unwrap();
+    assert_eq!(s.embeddings(&[k]).await.unwrap(), vec![None]);
+}
+
+#[wasm_bindgen_test]
+async fn the_embedding_cache_reads_thousands_at_once_and_evicts_by_bytes() {
+    use attune::store::{CacheKey, CompactVector};
+    IndexedDbStore::delete_database("cache-lru").await.unwrap();
+    let vector = |i: usize| {
+        let mut v = vec![0.05f32; 384];
+        v[i % 384] = 1.0;
+        CompactVector::encode(&v).unwrap()
+    };
+    let per = attune::embedding::table::entry_bytes(&vector(0));
+    // Room for 1 000 entries.
+    let s = IndexedDbStore::open_with_budget("cache-lru", per * 1000).await.unwrap();
+    let key = |i: usize| CacheKey::new("m", &format!("text {i}"));
+    for batch in 0..4 {
+        let entries: Vec<_> = (batch * 400..(batch + 1) * 400).map(|i| (key(i), vector(i))).collect();
+        s.put_embeddings(&entries).await.unwrap();
+        sleep(5).await; // distinct last-use stamps per batch
+    }
+    let n = s.embedding_count().await.unwrap();
+    assert!((800..=1000).contains(&n), "{n} entries after 1 600 puts into room for 1 000");
+    // The oldest batch went first, the newest is all there, in one read of 1 600 keys.
+    let all = s.embeddings(&(0..1600).map(key).collect::<Vec<_>>()).await.unwrap();
+    assert!(all[..400].iter().all(Option::is_none), "the first batch is evicted");
+    assert!(all[1200..].iter().enumerate().all(|(j, v)| v.as_ref() == Some(&vector(1200 + j))));
+    // A failed write keeps nothing of its batch and loses nothing stored.
+    s.inject_write_error(Some("QuotaExceededError"));
+    let err = s.put_embeddings(&[(key(5000), vector(1))]).await.unwrap_err();
+    assert_eq!(err.code(), "quota_exceeded");
+    s.inject_write_error(None);
+    assert_eq!(s.embeddings(&[key(5000)]).await.unwrap(), vec![None]);
+    assert_eq!(s.embedding_count().await.unwrap(), n);
+}
+
+/// A database of layout 1 (one `records` store, the cache as one record in it) opens as
+/// layout 2: the profile stays, the old cache record is dropped, the new cache works.
+#[wasm_bindgen_test]
+async fn a_layout_1_database_upgrades_keeping_the_profile() {
+    use attune::store::{CacheKey, CompactVector};
+    IndexedDbStore::delete_database("legacy").await.unwrap();
+    let profile = {
+        let s = fresh("legacy-src").await;
+        track(&s, 1).await.unwrap();
+        let raw = s.raw("profile").await.unwrap().unwrap();
+        s.close();
+        raw
+    };
+    let make_v1 = format!(
+        r#"new Promise((resolve, reject) => {{
+            const r = indexedDB.open('attune:legacy', 1);
+            r.onupgradeneeded = () => r.result.createObjectStore('records');
+            r.onerror = () => reject(r.error);
+            r.onsuccess = () => {{
+                const tx = r.result.transaction('records', 'readwrite');
+                tx.objectStore('records').put({profile}, 'profile');
+                tx.objectStore('records').put('{{"format":"attune-embeddings","version":1}}', 'embeddings');
+                tx.oncomplete = () => {{ r.result.close(); resolve(); }};
+                tx.onabort = () => reject(tx.error);
+            }};
+        }})"#,
+        profile = serde_json::to_string(&profile).unwrap()
+    );
+    let p: Promise = js_sys::eval(&make_v1).unwrap().into();
+    JsFuture::from(p).await.unwrap();
+    let s = IndexedDbStore::open("legacy").await.unwrap();
+    assert_eq!(s.raw("profile").await.unwrap(), Some(profile));
+    assert_eq!(s.raw("embeddings").await.unwrap(), None);
+    let k = CacheKey::new("m", "t");
+    s.put_embeddings(&[(k, CompactVector::encode(&unit(2)).unwrap())]).await.unwrap();
+    assert!(s.embeddings(&[k]).await.unwrap()[0].is_some());
 }

@@ -33,6 +33,9 @@ export async function tour(): Promise<void> {
   const controller = new AbortController();
   const vectors: Float32Array[] = await attune.embed(['a', 'b'], { signal: controller.signal });
   const ranked: Ranked[] = await attune.rank([item, { id: 'p2', text: 'Jazz records' }], { limit: 10, diversity: 0.3, explore: 0.1 });
+  const now = await attune.rank([item], { cachedOnly: true, onProgress: ({ done, total }) => console.log(done, total) });
+  const pending: boolean = now.some((r) => r.pending === true);
+  const loaded: number = await attune.addVectors(new Uint8Array(0)).catch(() => 0);
   const similar = await attune.similar('road cycling', [item], { limit: 3 });
   const similarToItem = await attune.similar(item, [item], { signal: controller.signal });
   const info = await attune.info();
@@ -46,7 +49,7 @@ export async function tour(): Promise<void> {
   const stats: ReplyStats = stream.stats();
   await attune.clear();
   console.log(removed, firstInterest, labels, vectors[0].length, ranked[0]?.reasons, similar, similarToItem,
-    info.backend, info.embedder.bytes, info.assistant.loaded && info.assistant.device.used, info.storage.profileBytes, ctx.tokens, text, stats.finishReason, attune.closed);
+    info.backend, info.embedder.bytes, info.assistant.loaded && info.assistant.device.used, info.storage.profileBytes, info.storage.cacheEntries, pending, loaded, ctx.tokens, text, stats.finishReason, attune.closed);
   attune.close();
   try {
     await attune.track({ type: 'view', item });
