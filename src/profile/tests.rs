@@ -347,6 +347,49 @@ fn export_import_export_is_byte_identical_with_awkward_floats() {
     assert_eq!(format::to_record(&format::from_record(&format::to_record(&p)).unwrap()), format::to_record(&p));
 }
 
+// Fuzzing found: times near i64::MIN were accepted and stopped the decay.
+#[test]
+fn out_of_range_times_are_refused() {
+    let p = sample();
+    let good: serde_json::Value = serde_json::from_str(&format::export(&p, T0)).unwrap();
+    let mutate = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = good.clone();
+        f(&mut v);
+        (format::import(&v.to_string()).unwrap_err(), format::from_record(&v.to_string()).unwrap_err())
+    };
+    let cases = [
+        mutate(&|v| v["profile"]["tags"]["tags"]["t"]["affinity"]["t"] = i64::MIN.into()),
+        mutate(&|v| v["profile"]["interests"]["centroids"][0]["weight"]["t"] = i64::MAX.into()),
+        mutate(&|v| v["profile"]["interests"]["centroids"][0]["first_ms"] = (-1).into()),
+        mutate(&|v| v["profile"]["recent"]["items"][0]["last_ms"] = (limits::MAX_TIME_MS + 1).into()),
+        mutate(&|v| v["profile"]["memories"]["items"][0]["created_ms"] = i64::MIN.into()),
+        mutate(&|v| v["profile"]["stats"]["first_ms"] = i64::MIN.into()),
+    ];
+    for (import, record) in cases {
+        assert_eq!(import.code(), "invalid_import", "{import}");
+        assert!(import.to_string().contains("between 1970 and 3000"), "{import}");
+        assert_eq!(record.code(), "corrupt_record", "{record}");
+    }
+}
+
+// Events and memories at out-of-range times are refused before anything is stored.
+#[test]
+fn out_of_range_event_times_are_refused() {
+    let mut p = sample();
+    let before = p.clone();
+    let e = Event::new(EventKind::Like, Item::new("x").with_tags(["t"])).at(i64::MIN);
+    assert_eq!(p.apply(&e, None, T0).unwrap_err().code(), "invalid_argument");
+    let e = Event::new(EventKind::Like, Item::new("x").with_tags(["t"]));
+    assert_eq!(p.apply(&e, None, i64::MAX).unwrap_err().code(), "invalid_argument");
+    assert_eq!(p.remember("a fact", None, -1).unwrap_err().code(), "invalid_argument");
+    assert_eq!(p, before);
+    // Scoring at any clock neither panics nor amplifies.
+    let s = p.score(None, &["t".to_string()], Some("i1"), i64::MIN);
+    assert!(s.total.is_finite() && s.seen_ms_ago == Some(0));
+    let s = p.score(None, &["t".to_string()], Some("i1"), i64::MAX);
+    assert!(s.total.is_finite());
+}
+
 #[test]
 fn version_1_records_are_migrated() {
     let p = sample();
