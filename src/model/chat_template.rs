@@ -104,8 +104,9 @@ fn check_tag_operators(source: &str) -> Result<()> {
     let mut i = 0;
     while i + 1 < b.len() {
         match (b[i], b[i + 1]) {
-            (b'{', b'{' | b'%') => {
-                let (ops, end) = scan_tag(b, i + 2);
+            (b'{', open @ (b'{' | b'%')) => {
+                let close = if open == b'{' { b'}' } else { b'%' };
+                let (ops, end) = scan_tag(b, i + 2, close);
                 if ops > MAX_TAG_OPERATORS {
                     return Err(AttuneError::ChatTemplate(format!(
                         "a tag at byte {i} has more than {MAX_TAG_OPERATORS} operators"
@@ -125,9 +126,10 @@ fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 }
 
 /// The operator count of the tag whose body starts at `i`, and where the tag ends. Like
-/// minijinja's lexer, `}}` and `%}` end a tag only outside strings and brackets; an unclosed
-/// bracket makes the rest of the source count, which errs on the side of refusing.
-fn scan_tag(b: &[u8], mut i: usize) -> (usize, usize) {
+/// minijinja's lexer, `close` then `}` (`}}` or `%}`) ends a tag only outside strings and
+/// brackets; an unclosed bracket makes the rest of the source count, which errs on the side
+/// of refusing.
+fn scan_tag(b: &[u8], mut i: usize, close: u8) -> (usize, usize) {
     let (mut ops, mut depth, mut quote) = (0usize, 0isize, None);
     while i < b.len() {
         let c = b[i];
@@ -140,7 +142,7 @@ fn scan_tag(b: &[u8], mut i: usize) -> (usize, usize) {
             i += 1;
             continue;
         }
-        if depth == 0 && matches!(c, b'}' | b'%') && b.get(i + 1) == Some(&b'}') {
+        if depth == 0 && c == close && b.get(i + 1) == Some(&b'}') {
             return (ops, i + 2);
         }
         match c {
