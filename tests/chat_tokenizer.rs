@@ -283,3 +283,20 @@ fn template_errors_are_chat_template_code() {
     assert_eq!(e.code(), "chat_template");
     assert!(e.to_string().contains("unknown role tool"), "{e}");
 }
+
+// Fuzzing found: SmolLM2's vocabulary has no token for some byte values, and `encode("\x06")`
+// was empty, so token counts came out low.
+#[test]
+fn bytes_without_a_token_are_substituted() {
+    let tok = tokenizer();
+    let missing = tok.missing_bytes();
+    eprintln!("missing bytes {missing:02x?}, substitute {:?}", tok.substitute());
+    assert!(missing.contains(&0x06), "{missing:02x?}");
+    assert_eq!(tok.encode("\x06").unwrap(), tok.encode("\u{FFFD}").unwrap());
+    for b in missing.iter().filter(|b| b.is_ascii()) {
+        let text = format!("a{}b", char::from(*b));
+        let want = [tok.encode("a").unwrap(), tok.encode("\u{FFFD}").unwrap(), tok.encode("b").unwrap()].concat();
+        assert_eq!(tok.encode(&text).unwrap(), want, "{text:?}");
+        assert_eq!(tok.encode_plain(&text).unwrap(), want, "{text:?}");
+    }
+}

@@ -1,8 +1,12 @@
 //! Byte-level BPE (GPT-2 style) built from a GGUF file's own `tokenizer.ggml.*` keys, for the
 //! llama-family decoders (SmolLM2 and friends), through the `tokenizers` crate.
 //!
-//! - `tokenizer.ggml.tokens` + `tokenizer.ggml.merges` give the BPE model; every byte is a
-//!   token, so there is no unknown token.
+//! - `tokenizer.ggml.tokens` + `tokenizer.ggml.merges` give the BPE model. A vocabulary may
+//!   lack a token for some byte values (SmolLM2 has none for a few ASCII control bytes), and
+//!   the BPE model would silently drop them; instead each character holding such a byte
+//!   becomes one [`Substitute`]: the vocabulary's unknown token if it is a plain token, else
+//!   U+FFFD encoded as usual (a control token would let text end a turn). With neither, such
+//!   text is a `Tokenizer` error.
 //! - `tokenizer.ggml.pre` picks llama.cpp's pre-tokenizer split: for `smollm` (also
 //!   `starcoder`, `refact`, `codeshell`, ...) every `\p{N}` character stands alone, then the
 //!   GPT-2 pattern; for `gpt2`/`default` the GPT-2 pattern alone. Others are refused.
@@ -76,6 +80,17 @@ fn byte_chars() -> [char; 256] {
     out
 }
 
+/// What stands for a character whose bytes the vocabulary cannot spell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Substitute {
+    /// `tokenizer.ggml.unknown_token_id` (or the token typed unknown), a plain token.
+    Unknown(u32),
+    /// U+FFFD, whose bytes have tokens.
+    ReplacementChar,
+    /// Nothing fits: encoding such a character is an error.
+    None,
+}
+
 /// A byte-level BPE tokenizer read from a GGUF file.
 pub struct BpeTokenizer {
     /// Matches control and user-defined tokens in the text.
@@ -87,6 +102,9 @@ pub struct BpeTokenizer {
     token_bytes: Vec<Box<[u8]>>,
     /// Control tokens (rendered only when special tokens are not skipped).
     control: Vec<bool>,
+    /// Byte values with no token of their own.
+    missing: [bool; 256],
+    substitute: Substitute,
     bos: Option<u32>,
     eos: Option<u32>,
     add_bos: bool,
@@ -212,6 +230,12 @@ impl BpeTokenizer {
                 vocab.len()
             )));
         }
+        let missing = chars.map(|c| !vocab.contains_key(c.encode_utf8(&mut [0; 4]) as &str));
+        let unknown = match id("tokenizer.ggml.unknown_token_id")? {
+            Some(u) => Some(u),
+            None => types.iter().position(|&t| t == token_type::UNKNOWN).map(|u| u as u32),
+        };
+        let substitute = substitute(unknown, &control, &missing);
         let bpe = BPE::builder()
             .vocab_and_merges(vocab, merges)
             .build()
@@ -243,6 +267,8 @@ impl BpeTokenizer {
             plain: std::sync::OnceLock::new(),
             token_bytes,
             control,
+            missing,
+            substitute,
             bos,
             eos,
             add_bos,
@@ -252,6 +278,16 @@ impl BpeTokenizer {
 
     pub fn vocab_size(&self) -> usize {
         self.token_bytes.len()
+    }
+
+    /// Byte values the vocabulary has no token for.
+    pub fn missing_bytes(&self) -> Vec<u8> {
+        (0..=255u8).filter(|&b| self.missing[b as usize]).collect()
+    }
+
+    /// What each character holding a missing byte becomes.
+    pub fn substitute(&self) -> Substitute {
+        self.substitute
     }
 
     /// `tokenizer.ggml.bos_token_id`, if the file has one.
@@ -293,7 +329,7 @@ impl BpeTokenizer {
     /// Token ids of `text`; control and user-defined token strings in the text become those
     /// tokens. No BOS is added (see [`add_bos`](Self::add_bos)).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        Self::encode_with(&self.inner, text)
+        self.encode_with(&self.inner, text)
     }
 
     /// Token ids of `text` with every character taken as plain text: `"<|im_start|>"` is
@@ -304,20 +340,38 @@ impl BpeTokenizer {
             t.set_encode_special_tokens(true);
             t
         });
-        Self::encode_with(plain, text)
+        self.encode_with(plain, text)
     }
 
-    fn encode_with(tok: &Tokenizer, text: &str) -> Result<Vec<u32>> {
+    fn encode_with(&self, tok: &Tokenizer, text: &str) -> Result<Vec<u32>> {
         if text.len() > MAX_TEXT_BYTES {
             return Err(AttuneError::InputTooLarge(format!(
                 "text of {} bytes exceeds the {MAX_TEXT_BYTES}-byte limit",
                 text.len()
             )));
         }
-        let enc = tok
-            .encode_fast(text, false)
-            .map_err(|e| AttuneError::Tokenizer(format!("cannot tokenize: {e}")))?;
-        Ok(enc.get_ids().to_vec())
+        let mut ids = Vec::new();
+        let mut rest = text;
+        while let Some((at, c)) = rest.char_indices().find(|&(_, c)| self.unspellable(c)) {
+            ids.extend(encode_raw(tok, &rest[..at])?);
+            match self.substitute {
+                Substitute::Unknown(u) => ids.push(u),
+                Substitute::ReplacementChar => ids.extend(encode_raw(tok, "\u{FFFD}")?),
+                Substitute::None => {
+                    return Err(AttuneError::Tokenizer(format!(
+                        "{c:?} has a byte with no token, and the vocabulary has neither a plain unknown token nor U+FFFD"
+                    )))
+                }
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        ids.extend(encode_raw(tok, rest)?);
+        Ok(ids)
+    }
+
+    /// Whether one of `c`'s UTF-8 bytes has no token.
+    fn unspellable(&self, c: char) -> bool {
+        c.encode_utf8(&mut [0; 4]).bytes().any(|b| self.missing[b as usize])
     }
 
     /// Text of `ids`. Control tokens are left out when `skip_special`; bytes that do not form
@@ -358,6 +412,25 @@ impl BpeTokenizer {
             utf8: Utf8Stream::default(),
             skip_special,
         }
+    }
+}
+
+fn encode_raw(tok: &Tokenizer, text: &str) -> Result<Vec<u32>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let enc = tok
+        .encode_fast(text, false)
+        .map_err(|e| AttuneError::Tokenizer(format!("cannot tokenize: {e}")))?;
+    Ok(enc.get_ids().to_vec())
+}
+
+/// The unknown token when it is a plain one, else U+FFFD when its bytes all have tokens.
+fn substitute(unknown: Option<u32>, control: &[bool], missing: &[bool; 256]) -> Substitute {
+    match unknown {
+        Some(u) if !control.get(u as usize).copied().unwrap_or(true) => Substitute::Unknown(u),
+        _ if "\u{FFFD}".bytes().all(|b| !missing[b as usize]) => Substitute::ReplacementChar,
+        _ => Substitute::None,
     }
 }
 
@@ -454,6 +527,76 @@ mod tests {
         assert_eq!(m[0xad], 'Ń'); // U+0143, the last of the 68 moved bytes
         let mut seen = std::collections::HashSet::new();
         assert!(m.iter().all(|c| seen.insert(*c)));
+    }
+
+    /// A GGUF byte-level vocabulary: every byte except `lacking`, a `<|im_end|>` control token,
+    /// optionally an unknown token (`unk`: its type), and the merge `h i`.
+    fn vocab_file(lacking: &[u8], unk: Option<i32>) -> Vec<u8> {
+        let chars = byte_chars();
+        let mut tokens: Vec<String> = (0..=255u8)
+            .filter(|b| !lacking.contains(b))
+            .map(|b| chars[b as usize].to_string())
+            .collect();
+        let mut types = vec![token_type::NORMAL; tokens.len()];
+        tokens.push("hi".into());
+        types.push(token_type::NORMAL);
+        tokens.push("<|im_end|>".into());
+        types.push(token_type::CONTROL);
+        let mut w = crate::model::gguf::GgufWriter::new();
+        if let Some(ty) = unk {
+            w.add("tokenizer.ggml.unknown_token_id", tokens.len() as u32).unwrap();
+            tokens.push("<unk>".into());
+            types.push(ty);
+        }
+        w.add("tokenizer.ggml.model", "gpt2").unwrap();
+        w.add("tokenizer.ggml.tokens", tokens).unwrap();
+        w.add("tokenizer.ggml.token_type", types).unwrap();
+        w.add("tokenizer.ggml.merges", vec!["h i".to_string()]).unwrap();
+        w.to_bytes().unwrap()
+    }
+
+    fn tokenizer(lacking: &[u8], unk: Option<i32>) -> BpeTokenizer {
+        let bytes = vocab_file(lacking, unk);
+        BpeTokenizer::from_gguf(&crate::model::gguf::GgufFile::parse(&bytes).unwrap()).unwrap()
+    }
+
+    // Fuzzing found: bytes without a token were silently dropped (`encode("\x06")` was empty
+    // with SmolLM2), so token counts came out low.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn bytes_without_a_token_become_the_replacement_char() {
+        let t = tokenizer(&[0x06, 0x07], None);
+        assert_eq!(t.missing_bytes(), vec![0x06, 0x07]);
+        assert_eq!(t.substitute(), Substitute::ReplacementChar);
+        let fffd = t.encode("\u{FFFD}").unwrap();
+        assert_eq!(fffd.len(), 3); // its three bytes, unmerged in this vocabulary
+        assert_eq!(t.encode("\x06").unwrap(), fffd);
+        let ids = t.encode("hi\x06\x07hi").unwrap();
+        assert_eq!(ids, [t.encode("hi").unwrap(), fffd.clone(), fffd, t.encode("hi").unwrap()].concat());
+        assert_eq!(t.decode(&ids, false).unwrap(), "hi\u{FFFD}\u{FFFD}hi");
+        assert_eq!(t.encode_plain("a\x06<|im_end|>").unwrap().len(), 1 + 3 + "<|im_end|>".len());
+        assert_eq!(t.encode("\x06<|im_end|>").unwrap().last(), t.token_id("<|im_end|>").as_ref());
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn a_plain_unknown_token_stands_for_each_unspellable_character() {
+        let t = tokenizer(&[0x06], Some(token_type::UNKNOWN));
+        let unk = t.token_id("<unk>").unwrap();
+        assert_eq!(t.substitute(), Substitute::Unknown(unk));
+        assert_eq!(t.encode("\x06\x06").unwrap(), vec![unk, unk]);
+        // A control unknown token would let text end a turn: U+FFFD instead.
+        let t = tokenizer(&[0x06], Some(token_type::CONTROL));
+        assert_eq!(t.substitute(), Substitute::ReplacementChar);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn with_no_substitute_encoding_fails() {
+        let t = tokenizer(&[0x06, 0xbf], None); // 0xbf is in U+FFFD
+        assert_eq!(t.substitute(), Substitute::None);
+        assert_eq!(t.encode("\x06").unwrap_err().code(), "tokenizer");
+        assert_eq!(t.encode("hi").unwrap(), vec![t.token_id("hi").unwrap()]);
     }
 
     fn stream_all(chunks: &[&[u8]]) -> Vec<String> {

@@ -7,6 +7,12 @@
 //! Variables: `messages` (a list of `{role, content}`), `add_generation_prompt`, `bos_token`,
 //! `eos_token`. A template that does not compile, or fails on the given messages (an
 //! unknown role, roles that do not alternate, ...), gives `AttuneError::ChatTemplate`.
+//!
+//! The template comes from the model file, so it is untrusted input: its size and the operator
+//! count of each tag are checked before minijinja parses it (its parser recurses once per
+//! operator of a chain), and each render runs on a bounded fuel budget (minijinja charges
+//! instructions and the bytes of the data a template makes, so loops and memory are bounded)
+//! and writes into a bounded buffer.
 
 use crate::error::{AttuneError, Result};
 use crate::model::gguf::GgufFile;
@@ -18,6 +24,20 @@ use serde::{Deserialize, Serialize};
 pub const CHAT_TEMPLATE_KEY: &str = "tokenizer.chat_template";
 /// Longest template source accepted, in bytes.
 pub const MAX_TEMPLATE_BYTES: usize = 256 * 1024;
+/// Most operators (and opening brackets) one `{{ }}` or `{% %}` tag may hold. minijinja's parser
+/// and compiler recurse once per operator of a chain (`- - 1`, `a.b.c`, `1 + 1 + 1`) and only
+/// guard brackets and nested statements, so a long chain would overflow the stack (an abort
+/// natively, a trap in wasm) instead of failing. Real chat templates stay far below this.
+pub const MAX_TAG_OPERATORS: usize = 256;
+/// Fuel of one render before the allowance for the messages' text. minijinja charges one fuel per
+/// instruction and one per 64 bytes of data made (strings, lists, output), so this bounds loops,
+/// memory, and how deep a template can nest a value (which the engine prints and drops by
+/// recursion). Many times what a real template spends on a long conversation.
+pub const RENDER_FUEL: u64 = 20_000;
+/// One more fuel per this many bytes of message content: room to copy the text several times.
+const CONTENT_BYTES_PER_FUEL: u64 = 8;
+/// Longest rendered prompt, in bytes, beyond twice the messages' own text.
+pub const MAX_RENDER_BYTES: usize = 1 << 20;
 
 const NAME: &str = "chat_template";
 
@@ -78,8 +98,99 @@ fn template_error(what: &str, e: &JinjaError) -> AttuneError {
     AttuneError::ChatTemplate(msg)
 }
 
+/// Refuses a tag with more than [`MAX_TAG_OPERATORS`] operators, before minijinja sees it.
+fn check_tag_operators(source: &str) -> Result<()> {
+    let b = source.as_bytes();
+    let mut i = 0;
+    while i + 1 < b.len() {
+        match (b[i], b[i + 1]) {
+            (b'{', open @ (b'{' | b'%')) => {
+                let close = if open == b'{' { b'}' } else { b'%' };
+                let (ops, end) = scan_tag(b, i + 2, close);
+                if ops > MAX_TAG_OPERATORS {
+                    return Err(AttuneError::ChatTemplate(format!(
+                        "a tag at byte {i} has more than {MAX_TAG_OPERATORS} operators"
+                    )));
+                }
+                i = end;
+            }
+            (b'{', b'#') => i = find(b, i + 2, b"#}").map_or(b.len(), |at| at + 2),
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    b.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|at| from + at)
+}
+
+/// The operator count of the tag whose body starts at `i`, and where the tag ends. Like
+/// minijinja's lexer, `close` then `}` (`}}` or `%}`) ends a tag only outside strings and
+/// brackets; an unclosed bracket makes the rest of the source count, which errs on the side
+/// of refusing.
+fn scan_tag(b: &[u8], mut i: usize, close: u8) -> (usize, usize) {
+    let (mut ops, mut depth, mut quote) = (0usize, 0isize, None);
+    while i < b.len() {
+        let c = b[i];
+        if let Some(q) = quote {
+            match c {
+                b'\\' => i += 1, // the escaped byte cannot close the string
+                _ if c == q => quote = None,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if depth == 0 && c == close && b.get(i + 1) == Some(&b'}') {
+            return (ops, i + 2);
+        }
+        match c {
+            b'\'' | b'"' => quote = Some(c),
+            b'(' | b'[' | b'{' => (ops, depth) = (ops + 1, depth + 1),
+            b')' | b']' | b'}' => depth -= 1,
+            b'-' | b'+' | b'*' | b'/' | b'%' | b'~' | b'|' | b'.' | b'<' | b'>' | b'=' | b'!' => ops += 1,
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                let word = &b[start..i];
+                ops += usize::from(matches!(word, b"not" | b"and" | b"or" | b"if" | b"else" | b"is" | b"in"));
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (ops, i)
+}
+
+/// An output buffer that refuses to grow past `cap` bytes.
+struct CappedWriter {
+    buf: Vec<u8>,
+    cap: usize,
+    full: bool,
+}
+
+impl std::io::Write for CappedWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len().saturating_add(data.len()) > self.cap {
+            self.full = true;
+            return Err(std::io::Error::other("the rendered prompt is too long"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl ChatTemplate {
-    /// Compiles `source`. A syntax error gives `ChatTemplate`.
+    /// Compiles `source`. A syntax error, or a template over the size and operator limits,
+    /// gives `ChatTemplate`.
     pub fn new(source: &str, bos_token: &str, eos_token: &str) -> Result<Self> {
         if source.len() > MAX_TEMPLATE_BYTES {
             return Err(AttuneError::ChatTemplate(format!(
@@ -87,6 +198,7 @@ impl ChatTemplate {
                 source.len()
             )));
         }
+        check_tag_operators(source)?;
         let mut env = Environment::new();
         let syntax = SyntaxConfig::builder()
             .trim_blocks(true)
@@ -142,13 +254,19 @@ impl ChatTemplate {
     }
 
     /// The prompt text for `messages`; with `add_generation_prompt` it ends where the
-    /// assistant's reply begins.
+    /// assistant's reply begins. A template that fails, runs out of fuel (see [`RENDER_FUEL`])
+    /// or writes more than [`MAX_RENDER_BYTES`] beyond twice the messages' text gives
+    /// `ChatTemplate`.
     pub fn render(&self, messages: &[ChatMessage], add_generation_prompt: bool) -> Result<String> {
-        let tmpl = self
-            .env
+        let content: usize = messages.iter().map(|m| m.role.len() + m.content.len()).sum();
+        let mut env = self.env.clone(); // shares the compiled template; only the fuel differs
+        env.set_fuel(Some(RENDER_FUEL.saturating_add(content as u64 / CONTENT_BYTES_PER_FUEL)));
+        let tmpl = env
             .get_template(NAME)
             .map_err(|e| template_error("cannot load", &e))?;
-        tmpl.render(context! {
+        let cap = MAX_RENDER_BYTES.saturating_add(content.saturating_mul(2));
+        let mut out = CappedWriter { buf: Vec::new(), cap, full: false };
+        let ctx = context! {
             messages => messages
                 .iter()
                 .map(|m| Value::from_pairs([("role", m.role.as_str()), ("content", m.content.as_str())]))
@@ -156,8 +274,16 @@ impl ChatTemplate {
             add_generation_prompt => add_generation_prompt,
             bos_token => &self.bos_token,
             eos_token => &self.eos_token,
-        })
-        .map_err(|e| template_error("cannot render", &e))
+        };
+        let rendered = tmpl.render_captured_to(ctx, &mut out);
+        if out.full {
+            return Err(AttuneError::ChatTemplate(format!(
+                "the rendered prompt exceeds {cap} bytes ({MAX_RENDER_BYTES} beyond twice the messages' text)"
+            )));
+        }
+        rendered.map_err(|e| template_error("cannot render", &e))?;
+        String::from_utf8(out.buf)
+            .map_err(|_| AttuneError::ChatTemplate("the rendered prompt is not UTF-8".into()))
     }
 }
 
@@ -237,5 +363,141 @@ mod tests {
         );
         let e = ChatTemplate::new(&"x".repeat(MAX_TEMPLATE_BYTES + 1), "", "").unwrap_err();
         assert_eq!(e.code(), "chat_template");
+    }
+
+    /// The error of compiling `src`, which must fail.
+    fn compile_error(src: &str) -> AttuneError {
+        match ChatTemplate::new(src, "", "") {
+            Ok(_) => panic!("compiled: {}", &src[..src.len().min(80)]),
+            Err(e) => e,
+        }
+    }
+
+    /// The error of rendering `src` for `messages`, which must compile and then fail.
+    fn render_error(src: &str, messages: &[ChatMessage]) -> AttuneError {
+        let t = ChatTemplate::new(src, "", "").unwrap();
+        match t.render(messages, true) {
+            Ok(out) => panic!("rendered {} bytes", out.len()),
+            Err(e) => e,
+        }
+    }
+
+    // Fuzzing found: 30 000 nested unary minus overflowed the stack in minijinja's parser.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn deeply_nested_unary_minus_is_refused_before_parsing() {
+        let e = compile_error(&format!("{{{{ {}1 }}}}", "-".repeat(30_000)));
+        assert_eq!(e.code(), "chat_template");
+        assert!(e.to_string().contains("operators"), "{e}");
+    }
+
+    // The parser recurses on every operator chain, not only unary minus.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn long_operator_chains_are_refused() {
+        let n = 30_000;
+        for src in [
+            format!("{{{{ {}1 }}}}", "not ".repeat(n)),
+            format!("{{{{ 1{} }}}}", " + 1".repeat(n)),
+            format!("{{{{ x{} }}}}", ".a".repeat(n)),
+            format!("{{{{ x{} }}}}", "[0]".repeat(n)),
+            format!("{{{{ 'a'{} }}}}", "|upper".repeat(n)),
+            format!("{{% set x = 1{} %}}", " and 1".repeat(n)),
+            // `}}` inside brackets does not end the tag, so it cannot reset the count
+            format!("{{{{ {{'a': {{'b': 1}}}} ~ {}1 }}}}", "-".repeat(n)),
+        ] {
+            assert_eq!(compile_error(&src).code(), "chat_template");
+        }
+        let at_limit = format!("{{{{ 1{} }}}}", " + 1".repeat(MAX_TAG_OPERATORS));
+        assert!(ChatTemplate::new(&at_limit, "", "").is_ok());
+    }
+
+    // Only operators inside tags count: text, strings and comments may hold anything.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn operators_in_text_strings_and_comments_are_not_counted() {
+        let many = "-+.|(".repeat(2_000);
+        let src = format!("{many}{{# {many} #}}{{{{ '{many}' ~ \"{many}\" }}}}{{{{ 'it\\'s' }}}}");
+        let t = ChatTemplate::new(&src, "", "").unwrap();
+        let out = t.render(&[], false).unwrap();
+        assert_eq!(out.len(), 3 * many.len() + 4);
+    }
+
+    // Fuzzing found: two nested range(100000) loops never ended.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn endless_loops_run_out_of_fuel() {
+        let src = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+        let e = render_error(src, &[ChatMessage::user("hi")]);
+        assert_eq!(e.code(), "chat_template");
+        assert!(e.to_string().contains("fuel"), "{e}");
+    }
+
+    // Fuzzing found: doubling a string 40 times, or indent(1e9), exhausted memory.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn memory_bombs_run_out_of_fuel() {
+        let unrolled = format!("{{% set s = 'x' %}}{}{{{{ s }}}}", "{% set s = s ~ s %}".repeat(40));
+        let looped = "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}";
+        let repeated = "{{ 'x' * 1000000000 }}";
+        let indent = "{{ 'a\nb' | indent(1000000000) }}";
+        for src in [unrolled.as_str(), looped, repeated, indent] {
+            let e = render_error(src, &[ChatMessage::user("hi")]);
+            assert_eq!(e.code(), "chat_template", "{src}: {e}");
+        }
+    }
+
+    // A value nested by a loop is printed and dropped by recursion: the fuel stops the loop
+    // long before that could exhaust the stack.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn deeply_nested_values_run_out_of_fuel() {
+        let src = "{% set ns = namespace(a=[]) %}{% for i in range(100000) %}{% set ns.a = [ns.a] %}{% endfor %}{{ ns.a }}";
+        let e = render_error(src, &[ChatMessage::user("hi")]);
+        assert!(e.to_string().contains("fuel"), "{e}");
+    }
+
+    // Natively, in a thread with a small stack: printing about the deepest list the fuel
+    // allows, and running out of fuel while nesting deeper.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn the_deepest_value_within_the_fuel_prints_on_a_small_stack() {
+        let render = |levels: u64| {
+            let src = format!("{{% set ns = namespace(a=[]) %}}{{% for i in range({levels}) %}}{{% set ns.a = [ns.a] %}}{{% endfor %}}{{{{ ns.a }}}}");
+            std::thread::Builder::new()
+                .stack_size(1 << 20)
+                .spawn(move || ChatTemplate::new(&src, "", "").unwrap().render(&[], false).map(|s| s.len()))
+                .unwrap()
+                .join()
+                .unwrap()
+        };
+        let fits = RENDER_FUEL / 10;
+        assert_eq!(render(fits).unwrap(), 2 * (fits as usize + 1));
+        assert!(render(RENDER_FUEL / 8).is_err());
+    }
+
+    // The output is capped even when the fuel (which grows with the messages' text) allows more.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn output_is_capped() {
+        let big = ChatMessage::user("x".repeat(1 << 20));
+        let src = "{% for i in range(4) %}{{ messages[0].content }}{% endfor %}";
+        let e = render_error(src, &[big]);
+        assert_eq!(e.code(), "chat_template");
+        assert!(e.to_string().contains("exceeds"), "{e}");
+    }
+
+    // A long conversation through a SmolLM2-style template still fits the fuel.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn long_conversations_fit_the_fuel() {
+        let src = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+        let t = ChatTemplate::new(src, "", "").unwrap();
+        let turn = "A sentence of an ordinary chat message. ".repeat(20);
+        let messages: Vec<ChatMessage> = (0..300)
+            .map(|i| if i % 2 == 0 { ChatMessage::user(turn.as_str()) } else { ChatMessage::assistant(turn.as_str()) })
+            .collect();
+        let out = t.render(&messages, true).unwrap();
+        assert!(out.ends_with("<|im_start|>assistant\n"));
     }
 }

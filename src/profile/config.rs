@@ -29,6 +29,20 @@ pub mod limits {
     pub const DIM: usize = 4096;
     /// Largest serialized profile a store or import accepts.
     pub const PROFILE_BYTES: usize = 4 << 20;
+    /// Earliest time (ms since 1970) a profile stores: 0, which fresh values also carry.
+    pub const MIN_TIME_MS: i64 = 0;
+    /// Latest time a profile stores: 3000-01-01. Far enough for any clock, near enough that
+    /// differences of stored times and `now` stay far from overflowing.
+    pub const MAX_TIME_MS: i64 = 32_503_680_000_000;
+}
+
+/// `Err` naming `what` if `ms` is outside [`limits::MIN_TIME_MS`]..=[`limits::MAX_TIME_MS`].
+pub fn check_time(ms: i64, what: &str) -> std::result::Result<(), String> {
+    if (limits::MIN_TIME_MS..=limits::MAX_TIME_MS).contains(&ms) {
+        Ok(())
+    } else {
+        Err(format!("{what} {ms} is not a time between 1970 and 3000 (ms)"))
+    }
 }
 
 /// How scores are combined (see `Profile::score`).

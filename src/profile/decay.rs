@@ -24,9 +24,10 @@ impl Decayed {
         Decayed { v, t }
     }
 
-    /// The value as seen at `now` (never more than the stored value).
+    /// The value as seen at `now` (never more than the stored value). Saturating: times come
+    /// from callers and imports, and an overflow must neither panic nor undo the decay.
     pub fn at(&self, now: i64, half_life_ms: i64) -> f64 {
-        self.v * factor(now - self.t, half_life_ms)
+        self.v * factor(now.saturating_sub(self.t), half_life_ms)
     }
 
     /// Adds `x` that happened at `when`. Later events move the reference time forward; an
@@ -34,17 +35,17 @@ impl Decayed {
     /// land exactly where in-order ones would.
     pub fn add(&mut self, x: f64, when: i64, half_life_ms: i64) {
         if when >= self.t {
-            self.v = self.v * factor(when - self.t, half_life_ms) + x;
+            self.v = self.v * factor(when.saturating_sub(self.t), half_life_ms) + x;
             self.t = when;
         } else {
-            self.v += x * factor(self.t - when, half_life_ms);
+            self.v += x * factor(self.t.saturating_sub(when), half_life_ms);
         }
     }
 
     /// Brings the value to reference time `when` (if later) and returns it.
     pub fn advance(&mut self, when: i64, half_life_ms: i64) -> f64 {
         if when > self.t {
-            self.v *= factor(when - self.t, half_life_ms);
+            self.v *= factor(when.saturating_sub(self.t), half_life_ms);
             self.t = when;
         }
         self.v
@@ -75,5 +76,21 @@ mod tests {
         b.add(1.0, 0, DAY);
         assert!((a.at(2 * DAY, DAY) - b.at(2 * DAY, DAY)).abs() < 1e-12);
         assert!((a.at(DAY, DAY) - 2.5).abs() < 1e-12);
+    }
+
+    // Fuzzing found: a stored time near i64::MIN overflowed `now - t` (a panic in debug builds;
+    // in release it wrapped to a negative elapsed time and stopped the decay).
+    #[test]
+    fn extreme_times_saturate() {
+        let d = Decayed::new(8.0, i64::MIN);
+        assert_eq!(d.at(i64::MAX, DAY), 0.0);
+        assert_eq!(Decayed::new(8.0, i64::MAX).at(i64::MIN, DAY), 8.0);
+        let mut e = Decayed::new(1.0, i64::MIN);
+        e.add(1.0, i64::MAX, DAY);
+        assert_eq!((e.v, e.t), (1.0, i64::MAX));
+        e.add(1.0, i64::MIN, DAY);
+        assert_eq!(e.v, 1.0);
+        let mut f = Decayed::new(1.0, i64::MIN);
+        assert_eq!(f.advance(i64::MAX, DAY), 0.0);
     }
 }

@@ -3,7 +3,7 @@
 //! Older versions are migrated on read; newer ones are refused. Imports are validated in full
 //! before anything is replaced.
 
-use super::config::limits;
+use super::config::{check_time, limits};
 use super::Profile;
 use crate::error::{AttuneError, Result};
 use serde::{Deserialize, Serialize};
@@ -134,6 +134,7 @@ pub fn validate(p: &Profile) -> std::result::Result<(), String> {
             }
         }
     }
+    check_times(p)?;
     for (t, e) in &p.tags.tags {
         if super::tags::normalize(t).as_deref() != Some(t.as_str()) || !finite(e.affinity.v) {
             return Err(format!("tag {t:?}: not normalized or bad affinity"));
@@ -169,6 +170,39 @@ pub fn validate(p: &Profile) -> std::result::Result<(), String> {
         if m.vector.as_ref().is_some_and(|v| !dim_ok(v.len())) {
             return Err(format!("memory {:?}: vector of the wrong width", m.id));
         }
+    }
+    Ok(())
+}
+
+/// Every stored time within range: one near `i64::MIN` or `i64::MAX` would stop the decay or
+/// overflow the arithmetic on times.
+fn check_times(p: &Profile) -> std::result::Result<(), String> {
+    for set in [&p.interests, &p.negatives] {
+        for c in &set.centroids {
+            check_time(c.weight.t, "centroid weight time")?;
+            check_time(c.first_ms, "centroid first_ms")?;
+            check_time(c.last_ms, "centroid last_ms")?;
+        }
+    }
+    for e in p.tags.tags.values() {
+        check_time(e.affinity.t, "tag affinity time")?;
+    }
+    for r in &p.recent.items {
+        check_time(r.first_ms, "recent first_ms")?;
+        check_time(r.last_ms, "recent last_ms")?;
+        check_time(r.tag_weight.t, "recent tag_weight time")?;
+        for s in [r.interest, r.negative].iter().flatten() {
+            check_time(s.weight.t, "recent share time")?;
+        }
+    }
+    for t in [p.recent.compacted_until_ms, p.stats.first_ms, p.stats.last_ms].into_iter().flatten() {
+        check_time(t, "profile time")?;
+    }
+    for h in &p.hidden.items {
+        check_time(h.at_ms, "hidden at_ms")?;
+    }
+    for m in &p.memories.items {
+        check_time(m.created_ms, "memory created_ms")?;
     }
     Ok(())
 }

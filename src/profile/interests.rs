@@ -139,7 +139,7 @@ impl CentroidSet {
         let c = &mut self.centroids[i];
         let t = c.weight.t.max(at);
         let total = c.weight.advance(t, hl);
-        let w = w * factor(t - at, hl);
+        let w = w * factor(t.saturating_sub(at), hl);
         let rest = total - w;
         if rest <= NEGLIGIBLE.max(total * 1e-6) {
             self.centroids.remove(i);
@@ -163,7 +163,7 @@ impl CentroidSet {
 fn accumulate(c: &mut Centroid, v: &[f32], w: f64, at: i64, hl: i64) {
     let t = c.weight.t.max(at);
     let total = c.weight.advance(t, hl);
-    let w = w * factor(t - at, hl);
+    let w = w * factor(t.saturating_sub(at), hl);
     let sum = total + w;
     if sum <= 0.0 {
         return;

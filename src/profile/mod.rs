@@ -96,8 +96,10 @@ impl Profile {
     pub fn apply(&mut self, e: &Event, item_vector: Option<&[f32]>, now: i64) -> Result<()> {
         rules::check(e, now)?;
         let id = e.item.id.as_str();
-        let v = item_vector.map(|v| self.unit_vector(v)).transpose()?;
         let at = e.at_ms.unwrap_or(now);
+        // A stored time out of range would make the profile's own export fail to import.
+        config::check_time(at, "event time").map_err(AttuneError::InvalidArgument)?;
+        let v = item_vector.map(|v| self.unit_vector(v)).transpose()?;
         let hl = self.config.half_life_ms;
         let w = self.config.type_weights.of(e) as f64;
         let cfg = &self.config;
@@ -176,6 +178,7 @@ impl Profile {
 
     /// Adds an explicit fact with its embedding; returns its id.
     pub fn remember(&mut self, text: &str, vector: Option<&[f32]>, now: i64) -> Result<String> {
+        config::check_time(now, "time").map_err(AttuneError::InvalidArgument)?;
         let v = vector.map(|v| self.unit_vector(v)).transpose()?;
         let dim = v.as_ref().map(Vec::len);
         let id = self.memories.add(text, v, now, self.config.max_memories)?;

@@ -78,7 +78,7 @@ impl Profile {
         }
         if let Some(id) = item_id {
             b.hidden = self.hidden.contains(id);
-            b.seen_ms_ago = self.recent.get(id).map(|r| (now - r.last_ms).max(0));
+            b.seen_ms_ago = self.recent.get(id).map(|r| now.saturating_sub(r.last_ms).max(0));
         }
         b.total = sw.interest * b.interest - sw.negative * b.negative + sw.tags * b.tags
             - if b.hidden { sw.hidden_penalty } else { 0.0 };

@@ -327,6 +327,75 @@ fn malformed_imports_are_refused() {
     assert_eq!(format::import(&"x".repeat(limits::PROFILE_BYTES + 1)).unwrap_err().code(), "invalid_import");
 }
 
+// Fuzzing found: serde_json re-read some exported floats one ULP off, so export → import was
+// not the identity.
+#[test]
+fn export_import_export_is_byte_identical_with_awkward_floats() {
+    let mut p = sample();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let awkward = [0.1 + 0.2, 1.0 / 3.0, 5e-324, 2.225_073_858_507_201e-308, 1.797_693_134_862_315_7e308, 9_007_199_254_740_993.0, 0.000_123_456_789_012_345_67];
+    for i in 0..200 {
+        // finite f64 of every magnitude, from random bit patterns
+        let random = f64::from_bits(rng.next() & !(0x7ff << 52) | (rng.below(0x7fe) << 52));
+        let v = awkward.get(i).copied().unwrap_or(random);
+        p.tags.tags.insert(format!("tag{i}"), tags::TagEntry { affinity: decay::Decayed::new(v, T0), count: 1 });
+    }
+    p.config.max_tags = 256;
+    p.config.score.interest = 0.1f32 + 0.2f32;
+    p.config.score.tags = f32::from_bits(0x3e4c_cccd);
+    for c in &mut p.interests.centroids {
+        c.weight.v = 1.0 / 3.0 + c.weight.v;
+    }
+    let first = format::export(&p, T0);
+    let back = format::import(&first).unwrap();
+    assert_eq!(back, p);
+    assert_eq!(format::export(&back, T0), first);
+    assert_eq!(format::to_record(&format::from_record(&format::to_record(&p)).unwrap()), format::to_record(&p));
+}
+
+// Fuzzing found: times near i64::MIN were accepted and stopped the decay.
+#[test]
+fn out_of_range_times_are_refused() {
+    let p = sample();
+    let good: serde_json::Value = serde_json::from_str(&format::export(&p, T0)).unwrap();
+    let mutate = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = good.clone();
+        f(&mut v);
+        (format::import(&v.to_string()).unwrap_err(), format::from_record(&v.to_string()).unwrap_err())
+    };
+    let cases = [
+        mutate(&|v| v["profile"]["tags"]["tags"]["t"]["affinity"]["t"] = i64::MIN.into()),
+        mutate(&|v| v["profile"]["interests"]["centroids"][0]["weight"]["t"] = i64::MAX.into()),
+        mutate(&|v| v["profile"]["interests"]["centroids"][0]["first_ms"] = (-1).into()),
+        mutate(&|v| v["profile"]["recent"]["items"][0]["last_ms"] = (limits::MAX_TIME_MS + 1).into()),
+        mutate(&|v| v["profile"]["memories"]["items"][0]["created_ms"] = i64::MIN.into()),
+        mutate(&|v| v["profile"]["stats"]["first_ms"] = i64::MIN.into()),
+    ];
+    for (import, record) in cases {
+        assert_eq!(import.code(), "invalid_import", "{import}");
+        assert!(import.to_string().contains("between 1970 and 3000"), "{import}");
+        assert_eq!(record.code(), "corrupt_record", "{record}");
+    }
+}
+
+// Events and memories at out-of-range times are refused before anything is stored.
+#[test]
+fn out_of_range_event_times_are_refused() {
+    let mut p = sample();
+    let before = p.clone();
+    let e = Event::new(EventKind::Like, Item::new("x").with_tags(["t"])).at(i64::MIN);
+    assert_eq!(p.apply(&e, None, T0).unwrap_err().code(), "invalid_argument");
+    let e = Event::new(EventKind::Like, Item::new("x").with_tags(["t"]));
+    assert_eq!(p.apply(&e, None, i64::MAX).unwrap_err().code(), "invalid_argument");
+    assert_eq!(p.remember("a fact", None, -1).unwrap_err().code(), "invalid_argument");
+    assert_eq!(p, before);
+    // Scoring at any clock neither panics nor amplifies.
+    let s = p.score(None, &["t".to_string()], Some("i1"), i64::MIN);
+    assert!(s.total.is_finite() && s.seen_ms_ago == Some(0));
+    let s = p.score(None, &["t".to_string()], Some("i1"), i64::MAX);
+    assert!(s.total.is_finite());
+}
+
 #[test]
 fn version_1_records_are_migrated() {
     let p = sample();

@@ -32,13 +32,14 @@ fn q8(x: &[f32; QK]) -> (f32, [i8; QK]) {
     (d, qs)
 }
 
-/// `v.round() as i8` (ties away from zero, as C's `roundf`, saturating) for |v| < 2^23, without the libm
-/// call `f32::round` becomes on baseline x86-64 and wasm: truncate, then step away from zero
-/// when the remainder is at least one half (`v - trunc(v)` is exact). Vectorizes; activation
-/// rows are quantized with it before every quantized matmul.
+/// `v.round() as i8` (ties away from zero, as C's `roundf`, saturating; NaN is 0), without the
+/// libm call `f32::round` becomes on baseline x86-64 and wasm: truncate, then step away from
+/// zero when the remainder is at least one half (`v - trunc(v)` is exact). Vectorizes;
+/// activation rows are quantized with it before every quantized matmul. The truncation is
+/// clamped first: a block of subnormals makes `v` infinite, and `i32::MAX + 1` must not wrap.
 #[inline(always)]
 pub(crate) fn round_i8(v: f32) -> i8 {
-    let t = v as i32;
+    let t = (v as i32).clamp(-128, 127);
     let r = v - t as f32;
     (t + (r >= 0.5) as i32 - (r <= -0.5) as i32).clamp(-128, 127) as i8
 }

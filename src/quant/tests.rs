@@ -170,8 +170,27 @@ fn round_i8_is_roundf_on_the_q8_range() {
         vals.extend([h, f32::from_bits(h.to_bits() - 1), f32::from_bits(h.to_bits() + 1)]);
     }
     vals.extend([0.49999997, -0.49999997, 127.4, -127.4, f32::NAN, 0.0, -0.0]);
+    // Fuzzing found: out of the range the truncation overflowed (a debug-build panic; in
+    // release +inf wrapped to -128).
+    vals.extend([127.5, -128.5, 2147483648.0, -2147483904.0, 3e9, -3e9, f32::MAX, f32::MIN, f32::INFINITY, f32::NEG_INFINITY]);
     for v in vals {
         let want = if v.is_nan() { 0 } else { v.round() as i8 };
         assert_eq!(q8_0::round_i8(v), want, "{v}");
     }
+}
+
+// A block of subnormals: its scale's inverse is infinite. Signs survive, and it dequantizes
+// to (almost) zero.
+#[test]
+fn q8_0_of_subnormals_keeps_signs() {
+    let mut x = [0f32; QK];
+    for (i, v) in x.iter_mut().enumerate() {
+        *v = if i % 2 == 0 { 1e-40 } else { -1e-40 };
+    }
+    let b = BlockQ8_0::quantize(&x);
+    assert!(b.qs.iter().enumerate().all(|(i, &q)| (q > 0) == (i % 2 == 0)), "{:?}", b.qs);
+    let mut y = [0f32; QK];
+    b.dequantize(&mut y);
+    assert!(y.iter().all(|v| v.abs() < 1e-30));
+    let _ = BlockQ8_1::quantize(&x);
 }

@@ -27,6 +27,16 @@ pub const DEFAULT_ALIGNMENT: usize = 32;
 pub const MAX_DIMS: usize = 4;
 /// Deepest nesting of metadata arrays the reader accepts (an array of arrays is depth 2).
 pub const MAX_ARRAY_DEPTH: usize = 8;
+/// Most metadata keys a file may have. Real models have dozens; each key costs far more in
+/// memory than its few bytes on disk, so a flood of tiny keys is refused from the count alone.
+pub const MAX_METADATA_ENTRIES: usize = 65_536;
+/// Decoded metadata (its estimated size in memory) may take this many bytes beyond
+/// [`METADATA_AMPLIFICATION`] times the bytes it was read from: room for a whole small
+/// vocabulary whatever its token lengths.
+pub const METADATA_FLOOR: usize = 8 << 20;
+/// See [`METADATA_FLOOR`]. Token and merge lists decode to a few times their size on disk;
+/// arrays of empty or one-byte strings to more, and they are refused once past the floor.
+pub const METADATA_AMPLIFICATION: usize = 4;
 
 /// One tensor's entry in the file.
 #[derive(Clone, Debug, PartialEq)]

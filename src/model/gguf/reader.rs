@@ -3,6 +3,7 @@
 
 use super::value::{check_alignment, Array, Value, ValueType};
 use super::{GgufFile, TensorInfo, DEFAULT_ALIGNMENT, MAGIC, MAX_ARRAY_DEPTH, MAX_DIMS};
+use super::{MAX_METADATA_ENTRIES, METADATA_AMPLIFICATION, METADATA_FLOOR};
 use crate::error::{AttuneError, Result};
 use crate::quant::GgmlType;
 use std::collections::HashMap;
@@ -11,15 +12,44 @@ fn format_err(msg: impl Into<String>) -> AttuneError {
     AttuneError::ModelFormat(msg.into())
 }
 
-/// A forward-only reader over the file's bytes.
+/// What a string's text costs in memory: when not empty, a heap block (rounded up, plus the
+/// allocator's header).
+fn heap_cost(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        len.saturating_add(16).next_multiple_of(16)
+    }
+}
+
+const STRING_SLOT: usize = std::mem::size_of::<String>();
+
+/// A forward-only reader over the file's bytes, keeping count of the metadata it decoded.
 pub(crate) struct Cursor<'a> {
     buf: &'a [u8],
     pos: usize,
+    decoded: usize,
 }
 
 impl<'a> Cursor<'a> {
     pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Cursor { buf, pos: 0 }
+        Cursor { buf, pos: 0, decoded: 0 }
+    }
+
+    /// Counts `bytes` of decoded metadata, for data that lies in the `ahead` bytes after the
+    /// cursor (already checked to be there), and refuses a total over the budget: a file of
+    /// many tiny keys or strings fails before its decoded form grows far past its own size.
+    fn charge(&mut self, bytes: usize, ahead: usize, what: &str) -> Result<()> {
+        self.decoded = self.decoded.saturating_add(bytes);
+        let read = self.pos.saturating_add(ahead);
+        let budget = METADATA_FLOOR.saturating_add(read.saturating_mul(METADATA_AMPLIFICATION));
+        if self.decoded > budget {
+            return Err(format_err(format!(
+                "{what} at offset {}: the metadata would take over {budget} bytes in memory, more than {METADATA_AMPLIFICATION} times the {read} bytes it comes from (plus {METADATA_FLOOR})",
+                self.pos
+            )));
+        }
+        Ok(())
     }
 
     pub(crate) fn pos(&self) -> usize {
@@ -74,6 +104,11 @@ impl<'a> Cursor<'a> {
     }
 
     fn string(&mut self, what: &str) -> Result<String> {
+        self.string_in(STRING_SLOT, what)
+    }
+
+    /// A string whose `String` costs `slot` bytes: none when its array's vector was charged.
+    fn string_in(&mut self, slot: usize, what: &str) -> Result<String> {
         let at = self.pos;
         let len = self.u64(what)?;
         if len > self.remaining() as u64 {
@@ -82,6 +117,7 @@ impl<'a> Cursor<'a> {
                 self.remaining()
             )));
         }
+        self.charge(slot + heap_cost(len as usize), len as usize, what)?;
         let bytes = self.take(len as usize, what)?;
         // GGUF strings are UTF-8; a stray invalid sequence (seen in some token lists) is
         // replaced rather than failing the whole file.
@@ -151,6 +187,13 @@ impl<'a> Cursor<'a> {
         }
         let ty = self.value_type(&format!("array type of {key}"))?;
         let n = self.count(ty.min_size(), &format!("array length of {key}"))?;
+        // The vector itself, before any element is read; strings also charge their text.
+        let slot = match ty {
+            ValueType::String => STRING_SLOT,
+            ValueType::Array => std::mem::size_of::<Array>(),
+            _ => ty.min_size(),
+        };
+        self.charge(n.saturating_mul(slot), n.saturating_mul(ty.min_size()), key)?;
         Ok(match ty {
             ValueType::U8 => Array::U8(self.fixed(n, key, u8::from_le_bytes)?),
             ValueType::I8 => Array::I8(self.fixed(n, key, i8::from_le_bytes)?),
@@ -172,7 +215,7 @@ impl<'a> Cursor<'a> {
             ValueType::String => {
                 let mut v = Vec::with_capacity(n);
                 for _ in 0..n {
-                    v.push(self.string(key)?);
+                    v.push(self.string_in(0, key)?);
                 }
                 Array::String(v)
             }
@@ -221,12 +264,20 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<GgufFile<'_>> {
     // each key/value at least 13 (key length, type tag, one byte of value).
     let n_tensors = cur.count(24, "tensor count")?;
     let n_kv = cur.count(13, "metadata count")?;
+    if n_kv > MAX_METADATA_ENTRIES {
+        return Err(format_err(format!(
+            "metadata count {n_kv} is more than the {MAX_METADATA_ENTRIES} keys accepted"
+        )));
+    }
 
     let mut metadata: Vec<(String, Value)> = Vec::with_capacity(n_kv);
     let mut meta_index = HashMap::with_capacity(n_kv);
     for i in 0..n_kv {
         let at = cur.pos();
         let key = cur.string(&format!("metadata key #{i}"))?;
+        // The entry's slot, and the key's copy in the index.
+        let entry = std::mem::size_of::<(String, Value)>() + std::mem::size_of::<usize>();
+        cur.charge(entry + STRING_SLOT + heap_cost(key.len()), 0, &key)?;
         let ty = cur.value_type(&format!("type of metadata key {key}"))?;
         let value = cur.value(ty, &key)?;
         if meta_index.insert(key.clone(), metadata.len()).is_some() {
@@ -260,11 +311,17 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<GgufFile<'_>> {
             "tensor count {n_tensors} is larger than the rest of the file allows"
         )));
     }
+    // The infos and their index count against the same budget as the metadata.
+    let index_slot = STRING_SLOT + std::mem::size_of::<usize>();
+    let info_slot = std::mem::size_of::<TensorInfo>() + index_slot;
+    cur.charge(n_tensors.saturating_mul(info_slot), n_tensors * 24, "tensor infos")?;
     let mut tensors = Vec::with_capacity(n_tensors);
     let mut tensor_index = HashMap::with_capacity(n_tensors);
     for i in 0..n_tensors {
-        let name = cur.string(&format!("name of tensor #{i}"))?;
+        let name = cur.string_in(0, &format!("name of tensor #{i}"))?;
         let t = tensor_info(&mut cur, name)?;
+        // the name twice: in the info and as the index's key
+        cur.charge(2 * heap_cost(t.name.len()) + heap_cost(t.dims.len() * 8), 0, &t.name)?;
         if tensor_index.insert(t.name.clone(), tensors.len()).is_some() {
             return Err(format_err(format!("duplicate tensor name {}", t.name)));
         }

@@ -587,3 +587,39 @@ fn real_smollm2_file() {
     crate::quant::dequantize(GgmlType::Q8_0, row, &mut y).unwrap();
     assert!(y.iter().all(|v| v.is_finite()) && y.iter().any(|&v| v != 0.0));
 }
+
+// Fuzzing found: a file of many short keys decoded to some 26 times its size in memory.
+#[test]
+fn a_flood_of_tiny_keys_is_refused_from_the_count() {
+    let n = 300_000; // one-letter keys with u8 values: about 4 MB
+    let mut r = Raw::header(3, 0, n as u64);
+    for i in 0..n {
+        r.str(&char::from(b'a' + (i % 26) as u8).to_string()).u32(0).bytes(&[0]);
+    }
+    expect_format(&r, "metadata count");
+}
+
+/// A file with one string array `k` of `n` strings made by `text`.
+fn string_array_file(n: usize, text: impl Fn(usize) -> String) -> Raw {
+    let mut r = Raw::header(3, 0, 1);
+    r.str("k").u32(9).u32(8).u64(n as u64);
+    for i in 0..n {
+        r.str(&text(i));
+    }
+    r
+}
+
+// One-byte strings decode to several times their size on disk: past the floor, refused.
+#[test]
+fn an_array_of_tiny_strings_is_refused_past_the_budget() {
+    let r = string_array_file(600_000, |i| char::from(b'a' + (i % 26) as u8).to_string());
+    expect_format(&r, "in memory");
+}
+
+// A large vocabulary of ordinary tokens stays within the budget.
+#[test]
+fn a_large_vocabulary_parses() {
+    let r = string_array_file(260_000, |i| format!("tok{i}"));
+    let f = GgufFile::parse(&r.0).unwrap();
+    assert_eq!(f.str_array("k").unwrap().len(), 260_000);
+}
