@@ -17,6 +17,9 @@ use crate::profile::{CentroidSims, Profile, ScoreBreakdown};
 
 /// Liked items whose closeness counts: the mean of the best this many cosines.
 pub const NEIGHBORS: usize = 3;
+/// The most recent liked items that neighbours are drawn from: each costs a row of the page's
+/// matmul, and the recent taste is what a narrow interest is.
+pub const NEIGHBOR_POOL: usize = 32;
 
 /// A liked item of the recent list, its vector at unit length.
 #[derive(Debug, Clone)]
@@ -37,16 +40,20 @@ pub struct Signals<'a> {
 
 impl<'a> Signals<'a> {
     pub fn new(profile: &'a Profile, now: i64) -> Self {
-        let liked = profile
+        // Newest last in the recent list: the last NEIGHBOR_POOL liked ones, oldest first.
+        let mut liked: Vec<Liked> = profile
             .recent
             .items
             .iter()
+            .rev()
             .filter(|r| r.interest.is_some() && r.negative.is_none())
             .filter_map(|r| {
                 let v = unit(&r.vector.as_ref()?.dequantize().ok()?)?;
                 Some(Liked { id: r.id.clone(), snippet: r.snippet.clone(), vector: v })
             })
+            .take(NEIGHBOR_POOL)
             .collect();
+        liked.reverse();
         let hl = profile.config.half_life_ms;
         let tag_total = profile.tags.tags.values().map(|t| t.affinity.at(now, hl).abs()).sum();
         Signals { profile, liked, now, tag_total }

@@ -6,6 +6,10 @@
 //! and a tab closed mid-write leaves the last committed state. After a commit, other tabs of
 //! the origin hear of it on the BroadcastChannel `attune:<namespace>`.
 //!
+//! The decoded profile is kept with the record text it came from: a read still fetches the
+//! record (so another tab's write is seen at once) but decodes it only when the text changed,
+//! which a feed re-ranked on every interaction would otherwise pay each time.
+//!
 //! Raw `web-sys` bindings (no wrapper crate): a request or transaction becomes a [`Pending`]
 //! whose handlers are set when it is made and removed (and freed) when it settles or is
 //! dropped, so no handler outlives its request. Awaiting one keeps the transaction active: the
@@ -47,6 +51,8 @@ pub struct IndexedDbStore {
     db: IdbDatabase,
     channel: Option<BroadcastChannel>,
     budget: usize,
+    /// The profile record last read or written here, and its decoded profile.
+    profile: RefCell<Option<(String, Profile)>>,
     /// Test hook: raise this DOMException (by name) inside the next write transactions.
     inject: RefCell<Option<String>>,
 }
@@ -258,7 +264,7 @@ impl IndexedDbStore {
         db.set_onversionchange(Some(on_vc.as_ref().unchecked_ref()));
         on_vc.forget();
         let channel = BroadcastChannel::new(&name).ok();
-        Ok(IndexedDbStore { namespace: namespace.to_string(), db, channel, budget, inject: RefCell::new(None) })
+        Ok(IndexedDbStore { namespace: namespace.to_string(), db, channel, budget, profile: RefCell::new(None), inject: RefCell::new(None) })
     }
 
     /// Closes the connection (the data stays).
@@ -397,11 +403,30 @@ impl Store for IndexedDbStore {
     }
 
     async fn load(&self) -> Result<Profile> {
-        record::decode_profile(self.raw(PROFILE).await?.as_deref())
+        let Some(text) = self.raw(PROFILE).await? else { return record::decode_profile(None) };
+        if let Some((seen, p)) = self.profile.borrow().as_ref() {
+            if *seen == text {
+                return Ok(p.clone());
+            }
+        }
+        let p = record::decode_profile(Some(&text))?;
+        *self.profile.borrow_mut() = Some((text, p.clone()));
+        Ok(p)
     }
 
     async fn update<R>(&self, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<R> {
-        let r = self.write_with(PROFILE, |cur| record::update_profile(cur, f).map(|(out, r)| (Some(out), r))).await?;
+        let mut written = None;
+        let r = self
+            .write_with(PROFILE, |cur| {
+                let (out, r, p) = record::update_profile_keeping(cur, f)?;
+                written = Some((out.clone(), p));
+                Ok((Some(out), r))
+            })
+            .await;
+        if r.is_ok() {
+            *self.profile.borrow_mut() = written;
+        }
+        let r = r?;
         self.notify("profile");
         Ok(r)
     }

@@ -18,6 +18,11 @@ pub fn decode_profile(record: Option<&str>) -> Result<Profile> {
 /// Runs `f` on the decoded profile; returns the record to write and `f`'s result. If `f` fails
 /// nothing is to be written.
 pub fn update_profile<R>(record: Option<&str>, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<(String, R)> {
+    update_profile_keeping(record, f).map(|(out, r, _)| (out, r))
+}
+
+/// As [`update_profile`], also returning the updated profile (for a store that keeps it).
+pub fn update_profile_keeping<R>(record: Option<&str>, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<(String, R, Profile)> {
     let mut p = decode_profile(record)?;
     let r = f(&mut p)?;
     format::validate(&p).map_err(|m| AttuneError::InvalidArgument(format!("the update leaves an invalid profile: {m}")))?;
@@ -25,7 +30,7 @@ pub fn update_profile<R>(record: Option<&str>, f: impl FnOnce(&mut Profile) -> R
     if out.len() > limits::PROFILE_BYTES {
         return Err(AttuneError::InputTooLarge(format!("profile of {} bytes", out.len())));
     }
-    Ok((out, r))
+    Ok((out, r, p))
 }
 
 /// Namespaces name databases and directories: 1–64 of `A-Z a-z 0-9 . _ -`, not starting with `.`.
