@@ -92,6 +92,13 @@ impl<S: Store> Session<S> {
     /// of [`EMBED_BATCH`] distinct texts, each batch cached in one write and then reported to
     /// `progress`. With [`Missing::Skip`] the texts found nowhere are `None`.
     pub async fn vectors(&mut self, texts: &[&str], missing: Missing, progress: OnProgress<'_>) -> Result<Vec<Option<CompactVector>>> {
+        let keys = self.fill(texts, missing, progress).await?;
+        Ok(keys.iter().map(|k| self.hot.get(k).cloned()).collect())
+    }
+
+    /// Brings the embeddings of `texts` into this session's table as [`vectors`](Self::vectors)
+    /// describes; returns their keys.
+    async fn fill(&mut self, texts: &[&str], missing: Missing, progress: OnProgress<'_>) -> Result<Vec<CacheKey>> {
         let model = self.encoder.model_id().to_string();
         let keys: Vec<CacheKey> = texts.iter().map(|t| CacheKey::new(&model, t)).collect();
         let cold: Vec<CacheKey> = keys.iter().filter(|k| !self.hot.contains(k)).copied().collect();
@@ -121,7 +128,7 @@ impl<S: Store> Session<S> {
                 }
             }
         }
-        Ok(keys.iter().map(|k| self.hot.get(k).cloned()).collect())
+        Ok(keys)
     }
 
     /// Loads a precomputed vector file ([`Catalog`]) of this embedder; its vectors serve those
@@ -182,10 +189,14 @@ impl<S: Store> Session<S> {
     async fn item_matrix(&mut self, items: &[Candidate], missing: Missing, progress: OnProgress<'_>) -> Result<ItemMatrix> {
         let needs_text: Vec<bool> = items.iter().map(|i| self.catalog.get(&i.id).is_none() && item_text(i).is_some()).collect();
         let texts: Vec<&str> = items.iter().zip(&needs_text).filter(|(_, n)| **n).filter_map(|(i, _)| item_text(i)).collect();
-        let mut embedded = self.vectors(&texts, missing, progress).await?.into_iter();
-        let own: Vec<Option<CompactVector>> =
-            needs_text.iter().map(|&n| if n { embedded.next().flatten() } else { None }).collect();
-        ItemMatrix::new(items.iter().zip(&own).map(|(i, v)| self.catalog.get(&i.id).or(v.as_ref())))
+        let mut keys = self.fill(&texts, missing, progress).await?.into_iter();
+        // Rows are copied straight from the tables into the matrix (no vector cloned per item).
+        let mut m = ItemMatrix::default();
+        for (i, &n) in items.iter().zip(&needs_text) {
+            let v = if n { keys.next().and_then(|k| self.hot.get(&k)) } else { self.catalog.get(&i.id) };
+            m.push(v)?;
+        }
+        Ok(m)
     }
 
     /// The stored profile, refused if its vectors come from another model.

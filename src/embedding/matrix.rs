@@ -23,20 +23,26 @@ impl ItemMatrix {
     pub fn new<'a>(vectors: impl IntoIterator<Item = Option<&'a CompactVector>>) -> Result<Self> {
         let mut m = ItemMatrix::default();
         for v in vectors {
-            let Some(v) = v else {
-                m.rows.push(None);
-                continue;
-            };
-            if m.n == 0 {
-                m.dim = v.dim();
-            } else if v.dim() != m.dim {
-                return Err(AttuneError::InvalidArgument(format!("item vectors of {} and {} values in one call", m.dim, v.dim())));
-            }
-            m.q.extend_from_slice(v.q8_0());
-            m.rows.push(Some(m.n));
-            m.n += 1;
+            m.push(v)?;
         }
         Ok(m)
+    }
+
+    /// Appends the next item (its vector, if any).
+    pub fn push(&mut self, v: Option<&CompactVector>) -> Result<()> {
+        let Some(v) = v else {
+            self.rows.push(None);
+            return Ok(());
+        };
+        if self.n == 0 {
+            self.dim = v.dim();
+        } else if v.dim() != self.dim {
+            return Err(AttuneError::InvalidArgument(format!("item vectors of {} and {} values in one call", self.dim, v.dim())));
+        }
+        self.q.extend_from_slice(v.q8_0());
+        self.rows.push(Some(self.n));
+        self.n += 1;
+        Ok(())
     }
 
     /// From f32 vectors (tests, the CLI): each encoded as it would be cached. A zero or

@@ -29,7 +29,7 @@ pub fn rank(profile: &Profile, items: &[Candidate], vectors: &ItemMatrix, opts: 
         .enumerate()
         .map(|(i, it)| {
             let item_sims = vectors.row(i).and_then(|r| sims.item(r));
-            filtered(profile, &it.id, opts.exclude_seen).is_none().then(|| score(&s, item_sims.as_ref(), it, opts))
+            filtered(profile, &it.id, opts.exclude_seen).is_none().then(|| score(&s, item_sims, it, opts))
         })
         .collect();
 

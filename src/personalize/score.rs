@@ -104,21 +104,23 @@ pub fn top_mean(sims: &mut [f32], k: usize) -> f32 {
 }
 
 /// The page's cosines to the profile, all at once: `[interests; negatives; liked items]` (unit
-/// rows) against every item's row of the [`ItemMatrix`], one quantized matmul.
+/// rows) against every item's row of the [`ItemMatrix`], one quantized matmul, kept item-major
+/// so each item's cosines are one slice.
 pub struct PageSims {
-    dots: Vec<f32>,
+    /// `by_item[row * width + q]`.
+    by_item: Vec<f32>,
     rows: usize,
     interests: usize,
     negatives: usize,
     liked: usize,
 }
 
-/// One item's column of [`PageSims`].
-#[derive(Debug, Clone, Default)]
-pub struct ItemSims {
-    pub interests: Vec<f32>,
-    pub negatives: Vec<f32>,
-    pub liked: Vec<f32>,
+/// One item's cosines: to each interest, each negative centroid and each liked item.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ItemSims<'a> {
+    pub interests: &'a [f32],
+    pub negatives: &'a [f32],
+    pub liked: &'a [f32],
 }
 
 impl PageSims {
@@ -126,7 +128,7 @@ impl PageSims {
     pub fn new(s: &Signals, items: &ItemMatrix) -> Result<Self> {
         let dim = items.dim();
         let p = s.profile;
-        let empty = PageSims { dots: Vec::new(), rows: 0, interests: 0, negatives: 0, liked: 0 };
+        let empty = PageSims { by_item: Vec::new(), rows: 0, interests: 0, negatives: 0, liked: 0 };
         if items.rows() == 0 || p.dim.is_some_and(|d| d != dim) {
             return Ok(empty);
         }
@@ -136,39 +138,43 @@ impl PageSims {
         queries.extend(p.negatives.centroids.iter().map(|c| centroid(&c.mean)));
         queries.extend(s.liked.iter().map(|l| if l.vector.len() == dim { l.vector.clone() } else { zero.clone() }));
         let refs: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
-        Ok(PageSims {
-            dots: items.dots(&refs)?,
-            rows: items.rows(),
-            interests: p.interests.centroids.len(),
-            negatives: p.negatives.centroids.len(),
-            liked: s.liked.len(),
-        })
+        let dots = items.dots(&refs)?;
+        let (rows, width) = (items.rows(), queries.len());
+        let mut by_item = vec![0f32; dots.len()];
+        for (q, col) in dots.chunks_exact(rows.max(1)).enumerate() {
+            for (r, d) in col.iter().enumerate() {
+                by_item[r * width + q] = *d;
+            }
+        }
+        Ok(PageSims { by_item, rows, interests: p.interests.centroids.len(), negatives: p.negatives.centroids.len(), liked: s.liked.len() })
     }
 
     /// The cosines of the item in `row` (none when the page had no sims).
-    pub fn item(&self, row: usize) -> Option<ItemSims> {
+    pub fn item(&self, row: usize) -> Option<ItemSims<'_>> {
         if row >= self.rows {
             return None;
         }
-        let col = |from: usize, n: usize| (from..from + n).map(|q| self.dots[q * self.rows + row]).collect();
-        Some(ItemSims {
-            interests: col(0, self.interests),
-            negatives: col(self.interests, self.negatives),
-            liked: col(self.interests + self.negatives, self.liked),
-        })
+        let width = self.interests + self.negatives + self.liked;
+        let all = &self.by_item[row * width..][..width];
+        let (interests, rest) = all.split_at(self.interests);
+        let (negatives, liked) = rest.split_at(self.negatives);
+        Some(ItemSims { interests, negatives, liked })
     }
 }
 
 /// Scores one candidate from its cosines to the profile (none: no vector, or one of another
 /// width).
-pub fn score(s: &Signals, sims: Option<&ItemSims>, c: &Candidate, opts: &RankOptions) -> Parts {
-    let centroid = sims.map(|x| CentroidSims { interests: &x.interests, negatives: &x.negatives });
+pub fn score(s: &Signals, sims: Option<ItemSims>, c: &Candidate, opts: &RankOptions) -> Parts {
+    let centroid = sims.map(|x| CentroidSims { interests: x.interests, negatives: x.negatives });
     let profile = s.profile.score_with(centroid, &c.tags, Some(&c.id), s.now);
     let mut parts = Parts { profile, prior: c.prior.unwrap_or(0.0), ..Default::default() };
     if let Some(x) = sims {
         parts.nearest = x.liked.iter().copied().enumerate().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-        let mut positive: Vec<f32> = x.liked.iter().map(|v| v.max(0.0)).collect();
-        parts.neighbor = top_mean(&mut positive, NEIGHBORS);
+        let mut positive = [0f32; NEIGHBOR_POOL];
+        for (p, v) in positive.iter_mut().zip(x.liked) {
+            *p = v.max(0.0);
+        }
+        parts.neighbor = top_mean(&mut positive[..x.liked.len().min(NEIGHBOR_POOL)], NEIGHBORS);
     }
     parts.tag_share = s.tag_share(&c.tags);
     let w = &s.profile.config.score;

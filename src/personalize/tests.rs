@@ -29,7 +29,7 @@ fn similar(q: &[f32], items: &[Candidate], v: &[Option<Vec<f32>>], exclude: Opti
 fn score(s: &Signals, v: Option<&[f32]>, c: &Candidate, o: &RankOptions) -> Parts {
     let m = ItemMatrix::from_f32(&[v.map(<[f32]>::to_vec)]).unwrap();
     let sims = PageSims::new(s, &m).unwrap();
-    super::score::score(s, m.row(0).and_then(|r| sims.item(r)).as_ref(), c, o)
+    super::score::score(s, m.row(0).and_then(|r| sims.item(r)), c, o)
 }
 
 fn event(kind: EventKind, id: &str, text: &str, tags: &[&str]) -> Event {
