@@ -15,7 +15,7 @@ WASM_OPT_FLAGS := -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-fl
 BINDGEN_OUT := $(TARGET_DIR)/pkg-bindgen
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
-.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu eval reference clean
+.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank eval reference clean
 
 setup:
 	./scripts/setup.sh
@@ -77,7 +77,7 @@ test-browser: setup
 test-e2e: models pkg
 	./scripts/e2e.sh
 
-bench: bench-native bench-browser bench-profile bench-chat bench-gpu
+bench: bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank
 
 bench-native: models
 	mkdir -p bench/out
@@ -100,6 +100,12 @@ bench-chat: models wasm
 	ln -sfn ../node_modules/@wllama/wllama/esm www/wllama
 	node scripts/bench-chat-browser.mjs --native bench/out/chat-native.json --native-gpu bench/out/chat-native-gpu.json \
 	  --engines attune,attune-gpu,wllama --gpu-tokens $(GPU_TOKENS) --out bench/out/chat.json
+
+# A real catalog through the public package in Chromium, worker and in-page modes: rank of 1 000
+# cached items, of 10 000 precomputed ones, the first rank of 1 000 new ones against embed,
+# track of a seen item → bench/out/rank.json (docs/catalog-scale.md).
+bench-rank: models pkg
+	node scripts/scale.mjs --bench
 
 # track latency through IndexedDB (median, p95) and the stored size after 10 000 events.
 bench-profile: setup

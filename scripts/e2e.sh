@@ -19,3 +19,6 @@ done
   --output-path dist --no-stats && cp index.html dist/)
 node scripts/e2e.mjs "$@"
 node scripts/e2e-strict.mjs "$@"
+# A real catalog in both modes: 1 000-item ranks, 1 000 tracks, memory after GC (needs the CLI
+# for its precomputed vector file).
+node scripts/scale.mjs "$@"

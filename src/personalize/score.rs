@@ -19,7 +19,7 @@ use crate::profile::{CentroidSims, Profile, ScoreBreakdown};
 pub const NEIGHBORS: usize = 3;
 /// The most recent liked items that neighbours are drawn from: each costs a row of the page's
 /// matmul, and the recent taste is what a narrow interest is.
-pub const NEIGHBOR_POOL: usize = 32;
+pub const NEIGHBOR_POOL: usize = 16;
 
 /// A liked item of the recent list, its vector at unit length.
 #[derive(Debug, Clone)]
