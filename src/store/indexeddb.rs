@@ -6,9 +6,12 @@
 //! and a tab closed mid-write leaves the last committed state. After a commit, other tabs of
 //! the origin hear of it on the BroadcastChannel `attune:<namespace>`.
 //!
-//! The decoded profile is kept with the record text it came from: a read still fetches the
-//! record (so another tab's write is seen at once) but decodes it only when the text changed,
-//! which a feed re-ranked on every interaction would otherwise pay each time.
+//! The decoded profile is kept between calls (a feed re-ranked on every interaction would
+//! otherwise wait on the database and decode the record each time). It is read again after
+//! any write to the namespace by another connection: one in this module instance bumps a
+//! shared generation as it commits; one in another tab or worker posts on the channel, so a
+//! read within the moment that message takes to arrive may still see the profile before
+//! that write (every write itself reads the record inside its transaction).
 //!
 //! Raw `web-sys` bindings (no wrapper crate): a request or transaction becomes a [`Pending`]
 //! whose handlers are set when it is made and removed (and freed) when it settles or is
@@ -22,7 +25,9 @@ use crate::embedding::DEFAULT_BUDGET_BYTES;
 use crate::error::{AttuneError, Result};
 use crate::profile::Profile;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -42,6 +47,24 @@ const BY_USE: &str = "used";
 /// needs no finer order, and a page's first `rank` after a reload rewrites nothing fresh.
 const TOUCH_AFTER_MS: f64 = 3_600_000.0;
 
+thread_local! {
+    /// Committed writes per namespace by the stores of this module instance.
+    static GENERATIONS: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
+}
+
+fn generation(namespace: &str) -> u64 {
+    GENERATIONS.with(|g| g.borrow().get(namespace).copied().unwrap_or(0))
+}
+
+fn bump_generation(namespace: &str) -> u64 {
+    GENERATIONS.with(|g| {
+        let mut g = g.borrow_mut();
+        let n = g.entry(namespace.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    })
+}
+
 pub fn database_name(namespace: &str) -> String {
     format!("attune:{namespace}")
 }
@@ -51,8 +74,10 @@ pub struct IndexedDbStore {
     db: IdbDatabase,
     channel: Option<BroadcastChannel>,
     budget: usize,
-    /// The profile record last read or written here, and its decoded profile.
-    profile: RefCell<Option<(String, Profile)>>,
+    /// The profile as last read or written here, with the namespace's generation then.
+    profile: RefCell<Option<(u64, Profile)>>,
+    /// Set when another tab or worker reports a change on the channel.
+    changed_elsewhere: Rc<Cell<bool>>,
     /// Test hook: raise this DOMException (by name) inside the next write transactions.
     inject: RefCell<Option<String>>,
 }
@@ -264,7 +289,23 @@ impl IndexedDbStore {
         db.set_onversionchange(Some(on_vc.as_ref().unchecked_ref()));
         on_vc.forget();
         let channel = BroadcastChannel::new(&name).ok();
-        Ok(IndexedDbStore { namespace: namespace.to_string(), db, channel, budget, profile: RefCell::new(None), inject: RefCell::new(None) })
+        let changed_elsewhere = Rc::new(Cell::new(false));
+        if let Some(c) = &channel {
+            let flag = changed_elsewhere.clone();
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |_: MessageEvent| flag.set(true));
+            let _ = c.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
+            // As long-lived as the channel: one per opened store.
+            on_message.forget();
+        }
+        Ok(IndexedDbStore {
+            namespace: namespace.to_string(),
+            db,
+            channel,
+            budget,
+            profile: RefCell::new(None),
+            changed_elsewhere,
+            inject: RefCell::new(None),
+        })
     }
 
     /// Closes the connection (the data stays).
@@ -322,7 +363,9 @@ impl IndexedDbStore {
     /// Writes raw text as a record, bypassing every check; for tests (old, new, corrupt records).
     #[doc(hidden)]
     pub async fn put_raw(&self, name: &str, text: &str) -> Result<()> {
-        self.write_with(name, |_| Ok((Some(text.to_string()), ()))).await
+        self.write_with(name, |_| Ok((Some(text.to_string()), ()))).await?;
+        bump_generation(&self.namespace);
+        Ok(())
     }
 
     fn tx(&self, store: &str, mode: IdbTransactionMode) -> Result<(IdbTransaction, IdbObjectStore)> {
@@ -403,14 +446,15 @@ impl Store for IndexedDbStore {
     }
 
     async fn load(&self) -> Result<Profile> {
-        let Some(text) = self.raw(PROFILE).await? else { return record::decode_profile(None) };
+        let elsewhere = self.changed_elsewhere.replace(false);
+        let gen = generation(&self.namespace);
         if let Some((seen, p)) = self.profile.borrow().as_ref() {
-            if *seen == text {
+            if *seen == gen && !elsewhere {
                 return Ok(p.clone());
             }
         }
-        let p = record::decode_profile(Some(&text))?;
-        *self.profile.borrow_mut() = Some((text, p.clone()));
+        let p = record::decode_profile(self.raw(PROFILE).await?.as_deref())?;
+        *self.profile.borrow_mut() = Some((gen, p.clone()));
         Ok(p)
     }
 
@@ -419,12 +463,13 @@ impl Store for IndexedDbStore {
         let r = self
             .write_with(PROFILE, |cur| {
                 let (out, r, p) = record::update_profile_keeping(cur, f)?;
-                written = Some((out.clone(), p));
+                written = Some(p);
                 Ok((Some(out), r))
             })
             .await;
         if r.is_ok() {
-            *self.profile.borrow_mut() = written;
+            let gen = bump_generation(&self.namespace);
+            *self.profile.borrow_mut() = written.map(|p| (gen, p));
         }
         let r = r?;
         self.notify("profile");
@@ -443,6 +488,7 @@ impl Store for IndexedDbStore {
             request(&req).await.map_err(|e| map_js_error(&e, "clear"))?;
         }
         committed.settled().await.map_err(|e| map_js_error(&e, "clear"))?;
+        bump_generation(&self.namespace);
         self.notify("clear");
         Ok(())
     }
