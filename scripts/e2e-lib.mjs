@@ -3,6 +3,7 @@
 // with Chromium's own background traffic switched off).
 //   --chromium PATH (or CHROMIUM=PATH; default /usr/bin/chromium), --headed
 
+import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,4 +37,13 @@ export async function launch(extraArgs = []) {
       await fs.rm(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A named check: logged, counted (`checks.count`), and thrown when it fails. */
+export const checks = { count: 0 };
+export function ok(cond, what) {
+  if (!cond) console.error(`  FAILED ${what}`);
+  assert.ok(cond, what);
+  checks.count++;
+  console.log(`  ok ${what}`);
 }

@@ -18,7 +18,7 @@ import { promises as fs, createReadStream } from 'node:fs';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TYPES, launch } from './e2e-lib.mjs';
+import { TYPES, checks, launch, ok } from './e2e-lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PKG = path.join(REPO, 'pkg');
@@ -132,13 +132,6 @@ async function serve(port, headers) {
   return { server, origin: `http://127.0.0.1:${port}` };
 }
 
-let checks = 0;
-function ok(cond, what) {
-  if (!cond) console.error(`  FAILED ${what}`);
-  assert.ok(cond, what);
-  checks++;
-  console.log(`  ok ${what}`);
-}
 
 /** The flow's results are sane: all 50 ranked once, best first, the liked topic on top. */
 function checkFlow(f, where) {
@@ -204,9 +197,9 @@ try {
   // No name resolves but the loopback, so nothing can leave the machine even if asked to.
   browser = await launch(['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1']);
   for (const [i, c] of CASES.entries()) await runCase(browser.context, c, PORT + i);
-  console.log(`e2e-strict: ${checks} checks passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`e2e-strict: ${checks.count} checks passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 } catch (e) {
-  console.error(`e2e-strict: FAILED after ${checks} checks: ${e.stack || e}`);
+  console.error(`e2e-strict: FAILED after ${checks.count} checks: ${e.stack || e}`);
   process.exitCode = 1;
 } finally {
   await browser?.close();

@@ -16,7 +16,7 @@ import { promises as fs, createReadStream } from 'node:fs';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TYPES, launch } from './e2e-lib.mjs';
+import { TYPES, checks, launch, ok } from './e2e-lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = path.join(REPO, 'models/out');
@@ -93,13 +93,6 @@ async function declaredMembers() {
   return out;
 }
 
-let checks = 0;
-function ok(cond, what) {
-  if (!cond) console.error(`  FAILED ${what}`);
-  assert.ok(cond, what);
-  checks++;
-  console.log(`  ok ${what}`);
-}
 
 async function suite(context, name, srv, pagePath, sha256) {
   console.log(`e2e: ${name} at ${srv.origin}${pagePath}`);
@@ -505,9 +498,9 @@ try {
   if (wanted('script-tag')) await cdnSuite(context, script);
   if (wanted('webpack-app')) await suite(context, 'webpack-app', webpack, '/', sha256);
   if (wanted('quota')) await quotaSuite(context, quota, '/');
-  console.log(`e2e: ${checks} checks passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`e2e: ${checks.count} checks passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 } catch (e) {
-  console.error(`e2e: FAILED after ${checks} checks: ${e.stack || e}`);
+  console.error(`e2e: FAILED after ${checks.count} checks: ${e.stack || e}`);
   process.exitCode = 1;
 } finally {
   await browser?.close();

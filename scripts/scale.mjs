@@ -174,7 +174,7 @@ async function runMode(context, browserSession, mode, report) {
       const t = performance.now();
       const r = await window.attune.rank(its, opts);
       times.push(performance.now() - t);
-      if (r.length !== its.length) throw new Error(`rank returned ${r.length} of ${its.length}`);
+      if (r.length !== Math.min(opts.limit ?? Infinity, its.length)) throw new Error(`rank returned ${r.length} of ${its.length}`);
     }
     return times;
   }, { n, its, opts });
