@@ -6,7 +6,7 @@
 
 use crate::assistant::context::{self, Context, ContextOptions};
 use crate::embedding::table::entry_bytes;
-use crate::embedding::{CacheStats, Catalog, CompactVector, EmbeddingTable, ItemMatrix};
+use crate::embedding::{CacheStats, Catalog, CompactVector, EmbeddingTable, ItemMatrix, KeyMemo};
 use crate::assistant::{Assistant, Generation, Reply, ReplyOptions};
 use crate::error::{AttuneError, Result};
 use crate::model::bert::Encoder;
@@ -59,6 +59,8 @@ pub struct Session<S: Store> {
     hot: EmbeddingTable,
     /// Precomputed vectors the page loaded, by item id.
     catalog: Catalog,
+    /// Cache keys of the texts seen lately.
+    keys: KeyMemo,
     /// Embeddings of the taxonomy's labels by this encoder: computed on the first `topics`
     /// call (a few seconds on a CPU), then kept for the session. Not in the store's embedding
     /// cache: its few hundred entries would push out the item embeddings it is bounded for.
@@ -68,7 +70,8 @@ pub struct Session<S: Store> {
 impl<S: Store> Session<S> {
     pub fn new(store: S, encoder: Encoder) -> Self {
         let hot = EmbeddingTable::new(store.embedding_budget());
-        Session { store, encoder, hot, catalog: Catalog::default(), label_vectors: None }
+        let keys = KeyMemo::new(encoder.model_id());
+        Session { store, encoder, hot, catalog: Catalog::default(), keys, label_vectors: None }
     }
 
     pub fn store(&self) -> &S {
@@ -99,8 +102,7 @@ impl<S: Store> Session<S> {
     /// Brings the embeddings of `texts` into this session's table as [`vectors`](Self::vectors)
     /// describes; returns their keys.
     async fn fill(&mut self, texts: &[&str], missing: Missing, progress: OnProgress<'_>) -> Result<Vec<CacheKey>> {
-        let model = self.encoder.model_id().to_string();
-        let keys: Vec<CacheKey> = texts.iter().map(|t| CacheKey::new(&model, t)).collect();
+        let keys: Vec<CacheKey> = texts.iter().map(|t| self.keys.key(t)).collect();
         let cold: Vec<CacheKey> = keys.iter().filter(|k| !self.hot.contains(k)).copied().collect();
         if !cold.is_empty() {
             for (k, v) in cold.iter().zip(self.store.embeddings(&cold).await?) {

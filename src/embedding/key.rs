@@ -46,3 +46,35 @@ impl fmt::Debug for CacheKey {
         write!(f, "CacheKey({})", &self.hex()[..12])
     }
 }
+
+/// Keys of the texts seen lately, so a page ranked again hashes nothing (SHA-256 in wasm costs
+/// more than the rest of the lookup). Bounded by texts and bytes; cleared whole when full.
+#[derive(Debug, Default)]
+pub struct KeyMemo {
+    model: String,
+    keys: std::collections::HashMap<Box<str>, CacheKey>,
+    bytes: usize,
+}
+
+impl KeyMemo {
+    pub const MAX_TEXTS: usize = 50_000;
+    pub const MAX_BYTES: usize = 8 << 20;
+
+    pub fn new(model_id: &str) -> Self {
+        KeyMemo { model: model_id.to_string(), ..Default::default() }
+    }
+
+    pub fn key(&mut self, text: &str) -> CacheKey {
+        if let Some(k) = self.keys.get(text) {
+            return *k;
+        }
+        let k = CacheKey::new(&self.model, text);
+        if self.keys.len() >= Self::MAX_TEXTS || self.bytes + text.len() > Self::MAX_BYTES {
+            self.keys.clear();
+            self.bytes = 0;
+        }
+        self.bytes += text.len();
+        self.keys.insert(text.into(), k);
+        k
+    }
+}

@@ -15,6 +15,6 @@ mod tests;
 
 pub use catalog::Catalog;
 pub use compact::CompactVector;
-pub use key::CacheKey;
+pub use key::{CacheKey, KeyMemo};
 pub use matrix::ItemMatrix;
 pub use table::{CacheStats, EmbeddingTable, DEFAULT_BUDGET_BYTES};

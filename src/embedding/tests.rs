@@ -162,3 +162,16 @@ fn catalog_with_a_huge_count_fails_before_allocating() {
     let err = Catalog::read(&file, "m").unwrap_err();
     assert!(err.to_string().contains("do not fit"), "{err}");
 }
+
+#[test]
+fn the_key_memo_gives_the_hash_and_stays_bounded() {
+    let mut m = KeyMemo::new("minilm");
+    assert_eq!(m.key("a text"), CacheKey::new("minilm", "a text"));
+    assert_eq!(m.key("a text"), CacheKey::new("minilm", "a text"));
+    for i in 0..KeyMemo::MAX_TEXTS + 10 {
+        assert_eq!(m.key(&i.to_string()), CacheKey::new("minilm", &i.to_string()));
+    }
+    let long = "x".repeat(KeyMemo::MAX_BYTES / 2 + 1);
+    assert_eq!(m.key(&long), CacheKey::new("minilm", &long));
+    assert_eq!(m.key(&format!("{long}y")), CacheKey::new("minilm", &format!("{long}y")));
+}
