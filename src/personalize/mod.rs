@@ -16,6 +16,8 @@ mod types;
 
 #[cfg(test)]
 mod tests;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod proptests;
 
 pub use options::{RankOptions, SimilarOptions, TopicOptions};
 pub use rank::rank;

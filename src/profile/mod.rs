@@ -26,6 +26,8 @@ pub mod vector;
 
 #[cfg(test)]
 mod tests;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub(crate) mod proptests;
 
 pub use config::{limits, ProfileConfig, ScoreWeights, DAY_MS};
 pub use event::{Event, EventKind, Item, TypeWeights};
