@@ -301,6 +301,7 @@ export interface AttuneAssistant {
   reply(messages: ChatMessage[], options?: ReplyOptions): ReplyStream;
 }
 
+/** Calls run one at a time per instance; at most 1 000 may wait (more fail at once with `busy`). */
 export interface AttuneInstance {
   track(event: TrackEvent): Promise<void>;
   /** Adds an explicit fact ("I am vegetarian"); resolves to its id. */

@@ -8,6 +8,9 @@ import { startWorker } from './worker-policy.js';
 
 const isFn = (f) => typeof f === 'function';
 
+/** Calls one instance keeps waiting at most; past it a call fails at once with `busy`. */
+export const MAX_PENDING_CALLS = 1000;
+
 function checkSignal(signal) {
   if (signal !== undefined && !(typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal)) {
     throw new AttuneError('invalid_argument', 'signal must be an AbortSignal');
@@ -245,7 +248,23 @@ async function fetchVectors(url, signal) {
 }
 
 /** The Attune instance over a transport. */
-function client(t) {
+function client(transport) {
+  // Back-pressure: calls queue one at a time behind the core, so a page that fires calls
+  // without awaiting them (10 000 tracks in a loop) would grow the queue without bound.
+  let inFlight = 0;
+  const t = {
+    ...transport,
+    call(...a) {
+      if (inFlight >= MAX_PENDING_CALLS) {
+        return Promise.reject(new AttuneError('busy', `${MAX_PENDING_CALLS} calls are already waiting; await some before making more`));
+      }
+      inFlight++;
+      const done = () => { inFlight--; };
+      const p = transport.call(...a);
+      p.then(done, done);
+      return p;
+    },
+  };
   const call = (method, ...args) => t.call(method, args);
   const withOptions = (method, fixed, options) => {
     let parts;

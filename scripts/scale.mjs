@@ -208,6 +208,14 @@ async function runMode(context, browserSession, mode, report) {
       const now = await window.attune.rank(its, { cachedOnly: true });
       return { err, batches, pending: now.filter((r) => r.pending).length, n: now.length };
     }, fresh);
+    // A page firing calls without awaiting them meets back-pressure, not an unbounded queue.
+    const flood = await call(async (it) => {
+      const all = Array.from({ length: 2500 }, () => window.attune.track({ type: 'view', item: it }).then(() => 'ok', (e) => e.code));
+      const codes = await Promise.all(all);
+      return { ok: codes.filter((c) => c === 'ok').length, busy: codes.filter((c) => c === 'busy').length };
+    }, tracked[0]);
+    assert.equal(flood.ok + flood.busy, 2500, JSON.stringify(flood));
+    assert.ok(flood.ok >= 1000 && flood.busy >= 1000, `back-pressure: ${JSON.stringify(flood)}`);
     assert.equal(cancelled.err, 'aborted');
     assert.equal(cancelled.n, 200);
     assert.ok(cancelled.pending > 0 && cancelled.pending <= 200 - 32, `pending ${cancelled.pending} after ${cancelled.batches} batches`);
