@@ -242,9 +242,9 @@ async function suite(context, name, srv, pagePath, sha256) {
       'import(number)': () => a.import(5),
       'import(garbage)': () => a.import('{not json'),
       'import(newer version)': () => a.import('{"format":"attune-profile","version":99,"profile":{}}'),
-      // A rank implementation must refuse a 10 000-item call quickly (input_too_large) rather
+      // Past the per-call limit (20 000 items), rank refuses at once (input_too_large) rather
       // than embed them all.
-      'rank(10 000 items)': () => a.rank(Array.from({ length: 10000 }, (_, i) => ({ id: `i${i}`, text: `item ${i}` }))),
+      'rank(20 001 items)': () => a.rank(Array.from({ length: 20001 }, (_, i) => ({ id: `i${i}`, text: `item ${i}` }))),
       'rank(limit NaN)': () => a.rank([{ id: 'a', text: 'a' }], { limit: NaN }),
       'rank(string)': () => a.rank('items'),
       'reply(options NaN)': async () => { for await (const _ of a.assistant.reply([{ role: 'user', content: 'x' }], { temperature: NaN })) break; },
