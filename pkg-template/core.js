@@ -17,6 +17,7 @@ import { AttuneError, abortError, toAttuneError } from './errors.js';
 import { checkSource, loadModel } from './models.js';
 
 const DEVICES = ['auto', 'gpu', 'cpu'];
+const STORAGES = ['auto', 'indexeddb', 'memory'];
 
 /** The chat module (attune_chat: the wasm Assistant). Its JS glue is imported with the rest
  * (a dynamic import would make bundlers split the worker into chunks, which Vite's default
@@ -116,7 +117,9 @@ export function checkOpenOptions(o) {
       || (maxBytes !== undefined && typeof maxBytes !== 'number'))) {
     throw new AttuneError('invalid_argument', 'embeddingCache must be { maxBytes?: number }');
   }
-  return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl, cacheBudget: maxBytes };
+  const storage = o.storage ?? 'auto';
+  if (!STORAGES.includes(storage)) throw new AttuneError('invalid_argument', `storage must be one of ${STORAGES.join(', ')}`);
+  return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl, cacheBudget: maxBytes, storage };
 }
 
 /**
@@ -136,7 +139,7 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     }
   }
   progress({ model: 'embedder', phase: 'load', loaded: bytes.byteLength, total: bytes.byteLength, fromCache: false });
-  const core = await wasm.AttuneCore.open(options.namespace, bytes, options.device, options.cacheBudget).catch((e) => {
+  const core = await wasm.AttuneCore.open(options.namespace, bytes, options.device, options.cacheBudget, options.storage).catch((e) => {
     const err = toAttuneError(e, 'model_load');
     // `gpu` asked for where WebGPU is missing or fails its self-test.
     throw deviceError(err);

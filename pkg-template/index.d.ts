@@ -62,6 +62,10 @@ export interface OpenOptions {
    * recently used entries go past `maxBytes` (default 8 MiB, about 20 000 MiniLM entries;
    * 64 KiB … 1 GiB). */
   embeddingCache?: { maxBytes?: number };
+  /** Where the profile lives: `auto` (default) IndexedDB, else (a private mode that refuses
+   * it) memory for this page, said in `info().storage`; `indexeddb` fails `open` with
+   * `storage_unavailable` instead; `memory` never persists. */
+  storage?: 'auto' | 'indexeddb' | 'memory';
 }
 
 export type EventType =
@@ -149,6 +153,10 @@ export interface Info {
   /** The core's WebAssembly memory in bytes (it grows to the peak use and stays there). */
   memory: { wasmBytes: number };
   storage: {
+    /** `indexeddb`, or `memory` (nothing persists past the page) with `why`. */
+    backend: 'indexeddb' | 'memory';
+    persistent: boolean;
+    why?: string;
     profileBytes: number;
     /** Entries of the embedding cache, their bytes, and its budget (`embeddingCache.maxBytes`). */
     cacheEntries: number;

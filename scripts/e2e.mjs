@@ -307,6 +307,26 @@ async function suite(context, name, srv, pagePath, sha256) {
   ok(local.events === 1 && local.bad === 'invalid_argument' && local.nan === 'invalid_argument' && local.fn === 'invalid_argument' && local.after === 2 && local.closed === 'closed',
     `in-context mode ({ worker: false }): track, profile, bad arguments, close ${JSON.stringify(local)}`);
 
+  // Where IndexedDB refuses (some private modes), storage `auto` keeps the profile in memory
+  // and says so; `indexeddb` fails with storage_unavailable.
+  const noIdb = await page.evaluate(async () => {
+    const saved = Object.getOwnPropertyDescriptor(window, 'indexedDB');
+    Object.defineProperty(window, 'indexedDB', { configurable: true, get() { throw new DOMException('denied by a test', 'SecurityError'); } });
+    try {
+      const a = await window.example.Attune.open({ namespace: 'e2e-noidb', embedder: window.example.embedder, worker: false });
+      await a.track({ type: 'like', item: t.item('m1', 'Gravel bike tyres for mixed terrain', ['cycling']) });
+      const ranked = await a.rank([t.item('m2', 'Jazz trio live tonight'), t.item('m3', 'Road bike wheels compared', ['cycling'])]);
+      const info = await a.info();
+      a.close();
+      const strict = await t.code(() => window.example.Attune.open({ namespace: 'e2e-noidb', embedder: window.example.embedder, worker: false, storage: 'indexeddb' }));
+      return { storage: info.storage, top: ranked[0].id, strict };
+    } finally {
+      if (saved) Object.defineProperty(window, 'indexedDB', saved); else delete window.indexedDB;
+    }
+  });
+  ok(noIdb.storage.backend === 'memory' && noIdb.storage.persistent === false && /SecurityError/.test(noIdb.storage.why) && noIdb.top === 'm3' && noIdb.strict === 'storage_unavailable',
+    `IndexedDB refused: a memory profile that ranks, said in info().storage; storage 'indexeddb' → storage_unavailable ${JSON.stringify(noIdb)}`);
+
   // Where the Cache API is missing, models are kept in IndexedDB: one download, then none.
   const before = srv.stats.modelRequests;
   const idb = await page.evaluate(async () => {

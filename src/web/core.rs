@@ -14,8 +14,8 @@ use crate::personalize::{Candidate, RankOptions, SimilarOptions, TopicOptions};
 use crate::session::Session;
 use crate::embedding::CacheStats;
 use crate::session::EmbedProgress;
-use crate::store::record::PROFILE;
-use crate::store::{IndexedDbStore, Store};
+use super::web_store::{StorageChoice, WebStore};
+use crate::store::Store;
 use std::ops::ControlFlow;
 use js_sys::{Array, Float32Array};
 use serde::Serialize;
@@ -24,7 +24,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 
-type Shared = Rc<RefCell<Option<Session<IndexedDbStore>>>>;
+type Shared = Rc<RefCell<Option<Session<WebStore>>>>;
 
 #[wasm_bindgen]
 pub struct AttuneCore {
@@ -59,6 +59,11 @@ struct ModelInfo<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StorageInfo {
+    /// `"indexeddb"`, or `"memory"` (nothing persists) with `why`.
+    backend: &'static str,
+    persistent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why: Option<String>,
     /// Bytes of the stored profile record of this namespace.
     profile_bytes: usize,
     /// The embedding cache: entries, their bytes (estimated from the vector width), the budget.
@@ -104,7 +109,7 @@ fn json<T: Serialize>(v: &T) -> Result<JsValue> {
 /// Runs `f` on the open session, refusing when closed or busy.
 async fn with_session<R>(
     inner: &Shared,
-    f: impl AsyncFnOnce(&mut Session<IndexedDbStore>) -> Result<R>,
+    f: impl AsyncFnOnce(&mut Session<WebStore>) -> Result<R>,
 ) -> Result<R> {
     let mut guard = inner.try_borrow_mut().map_err(|_| busy())?;
     let session = guard.as_mut().ok_or_else(closed)?;
@@ -115,13 +120,15 @@ async fn with_session<R>(
 impl AttuneCore {
     /// Opens (creating) the namespace's store and loads the embedder from GGUF bytes onto
     /// `device` ("auto", "gpu" or "cpu"; see `compute::device`).
-    /// `cache_budget` is the embedding cache's byte budget (`None`: the default).
-    pub async fn open(namespace: String, embedder: Vec<u8>, device: String, cache_budget: Option<f64>) -> Result<AttuneCore, JsValue> {
+    /// `cache_budget` is the embedding cache's byte budget (`None`: the default); `storage` is
+    /// "auto" (IndexedDB, else memory), "indexeddb" or "memory" (see `web_store`).
+    pub async fn open(namespace: String, embedder: Vec<u8>, device: String, cache_budget: Option<f64>, storage: String) -> Result<AttuneCore, JsValue> {
         let model_bytes = embedder.len();
         let choice: DeviceChoice = device.parse().map_err(to_js)?;
+        let storage: StorageChoice = storage.parse().map_err(to_js)?;
         let budget = cache_budget_bytes(cache_budget).map_err(to_js)?;
         let encoder = Encoder::load_on(Arc::new(embedder), choice).await.map_err(to_js)?;
-        let store = IndexedDbStore::open_with_budget(&namespace, budget).await.map_err(to_js)?;
+        let store = WebStore::open(&namespace, storage, budget).await.map_err(to_js)?;
         Ok(AttuneCore { inner: Rc::new(RefCell::new(Some(Session::new(store, encoder)))), namespace, model_bytes })
     }
 
@@ -251,7 +258,9 @@ impl AttuneCore {
     pub async fn info(&self) -> Result<JsValue, JsValue> {
         let (ns, model_bytes) = (self.namespace.clone(), self.model_bytes);
         with_session(&self.inner, async |s| {
-            let profile_bytes = s.store().raw(PROFILE).await?.map_or(0, |r| r.len());
+            let profile_bytes = s.store().profile_bytes().await?;
+            let (backend, why) = s.store().kind();
+            let why = why.map(str::to_string);
             let (cache, precomputed_vectors): (CacheStats, usize) = s.cache_stats().await?;
             let enc = s.encoder();
             json(&Info {
@@ -260,6 +269,9 @@ impl AttuneCore {
                 device: enc.device(),
                 embedder: ModelInfo { id: enc.model_id(), name: enc.model_name(), dim: enc.dim(), bytes: model_bytes },
                 storage: StorageInfo {
+                    backend,
+                    persistent: why.is_none(),
+                    why,
                     profile_bytes,
                     cache_entries: cache.entries,
                     cache_bytes: cache.bytes,

@@ -13,6 +13,8 @@ mod embedder;
 #[cfg(feature = "web-core")]
 mod profile_view;
 #[cfg(feature = "web-core")]
+mod web_store;
+#[cfg(feature = "web-core")]
 pub use self::{core::AttuneCore, embedder::Embedder};
 
 #[cfg(feature = "web-chat")]
