@@ -15,6 +15,9 @@ pub mod limits {
     pub const RECENT: usize = 500;
     pub const BLOCKED: usize = 1000;
     pub const MEMORIES: usize = 128;
+    /// Ids of compacted recent items remembered (as hashes) so forgetting them is reported
+    /// inexact; past this, every item outside the recent list is.
+    pub const COMPACTED_IDS: usize = 1000;
     /// Longest item id kept (bytes; longer ids are refused).
     pub const ID_BYTES: usize = 256;
     /// Longest tag kept (chars; longer tags are cut).

@@ -1,6 +1,7 @@
 //! Forgetting: an item, a tag, a memory, or a time range. An item still in the recent list is
 //! taken out exactly (its share of its centroids, up to the 8-bit rounding of its stored vector,
-//! and of its tags); detail already compacted can no longer be separated, and the report says so.
+//! and of its tags); detail already compacted can no longer be separated, and the report says so
+//! (also for an item that left the list and came back: `RecentItems::compacted_ids`).
 
 use super::recent::RecentItem;
 use super::Profile;
@@ -33,13 +34,14 @@ impl Profile {
                 let hidden = self.hidden.remove(id);
                 match self.recent.take(id) {
                     Some(entry) => {
-                        r.exact &= self.take_out(&entry);
+                        // Events before its return to the list were compacted away.
+                        r.exact &= self.take_out(&entry) && !entry.compacted_before;
                         r.removed += 1;
                     }
                     None => {
                         r.removed += hidden as usize;
                         // It may have been compacted away: its influence is then inseparable.
-                        r.exact = self.recent.compacted == 0;
+                        r.exact = !self.recent.maybe_compacted(id);
                     }
                 }
             }

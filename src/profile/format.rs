@@ -121,6 +121,10 @@ pub fn validate(p: &Profile) -> std::result::Result<(), String> {
     over("recent items", p.recent.items.len(), c.max_recent)?;
     over("hidden items", p.hidden.items.len(), c.max_blocked)?;
     over("memories", p.memories.items.len(), c.max_memories)?;
+    over("compacted ids", p.recent.compacted_ids.len(), limits::COMPACTED_IDS)?;
+    if p.recent.compacted_ids.iter().any(|&h| h > super::recent::ID_HASH_MAX) {
+        return Err("compacted id hash over 53 bits".into());
+    }
     if p.dim.is_some_and(|d| d == 0 || d > limits::DIM) {
         return Err("dim out of range".into());
     }

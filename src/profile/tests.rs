@@ -410,3 +410,84 @@ fn version_1_records_are_migrated() {
     assert_eq!(got.recent, p.recent);
     assert!(got.memories.items.is_empty() && got.hidden.items.is_empty());
 }
+
+/// Ids pushed out of the recent list are recorded (stable 53-bit hashes), so an item that comes
+/// back, or one forgotten after it left, is reported inexact, and one never compacted is exact.
+#[test]
+fn compacted_ids_are_recorded_and_read_back() {
+    assert_eq!(recent::id_hash("item-1"), 4_659_683_125_252_140, "the hash is part of the format");
+    let config = ProfileConfig { max_recent: 2, ..ProfileConfig::default() };
+    let mut p = Profile::new(config).unwrap();
+    for (i, id) in ["a", "b", "c", "a"].into_iter().enumerate() {
+        p.apply(&like(id, T0 + i as i64), None, T0 + 10).unwrap();
+    }
+    // "a" left when "c" came, "b" when "a" came back; "c" and "a" are in the list.
+    let want: std::collections::BTreeSet<u64> = ["a", "b"].map(recent::id_hash).into();
+    assert_eq!(p.recent.compacted, 2);
+    assert_eq!(p.recent.compacted_ids, want);
+    assert!(p.recent.get("a").unwrap().compacted_before);
+    assert!(!p.recent.get("c").unwrap().compacted_before);
+    let doc = format::export(&p, T0 + 30);
+    let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(v["profile"]["recent"]["compacted_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(v["profile"]["recent"]["items"][1]["compacted_before"], true);
+    assert!(v["profile"]["recent"]["items"][0].get("compacted_before").is_none());
+    assert!(v["profile"]["recent"].get("compacted_ids_overflowed").is_none());
+    assert_eq!(format::import(&doc).unwrap(), p);
+    assert_eq!(format::from_record(&format::to_record(&p)).unwrap(), p);
+
+    let mut q = p.clone();
+    assert!(!q.forget(&Forget::Item { id: "a".into() }).exact, "came back after compaction");
+    assert!(q.forget(&Forget::Item { id: "c".into() }).exact, "never compacted, in the list");
+    assert!(!q.forget(&Forget::Item { id: "b".into() }).exact, "compacted, not in the list");
+    assert!(q.forget(&Forget::Item { id: "never-seen".into() }).exact, "never compacted");
+    assert_eq!(q.recent.compacted_ids, want, "forgetting does not undo compaction");
+
+    // A record from before the list: compacted items, none named. Nothing outside the list is
+    // then known fresh, and an item that enters the list is marked.
+    let mut old = v.clone();
+    old["profile"]["recent"].as_object_mut().unwrap().remove("compacted_ids");
+    for it in old["profile"]["recent"]["items"].as_array_mut().unwrap() {
+        it.as_object_mut().unwrap().remove("compacted_before");
+    }
+    let mut q = format::import(&old.to_string()).unwrap();
+    assert!(q.recent.compacted_ids_overflowed && q.recent.compacted_ids.is_empty());
+    assert!(!q.forget(&Forget::Item { id: "never-seen".into() }).exact);
+    q.apply(&like("e", T0 + 40), None, T0 + 40).unwrap();
+    assert!(q.recent.get("e").unwrap().compacted_before);
+    assert_eq!(format::import(&format::export(&q, T0 + 50)).unwrap(), q);
+    // Nothing compacted and no list: not overflowed.
+    let fresh = format::import(&format::export(&Profile::default(), T0)).unwrap();
+    assert!(!fresh.recent.compacted_ids_overflowed);
+
+    // Bounded: too many hashes, or one over 53 bits, is refused.
+    let mut big = v.clone();
+    big["profile"]["recent"]["compacted_ids"] = (0..=limits::COMPACTED_IDS as u64).collect::<Vec<_>>().into();
+    assert_eq!(format::import(&big.to_string()).unwrap_err().code(), "invalid_import");
+    let mut wide = v;
+    wide["profile"]["recent"]["compacted_ids"] = vec![1u64 << 53].into();
+    assert_eq!(format::import(&wide.to_string()).unwrap_err().code(), "invalid_import");
+}
+
+/// Past [`limits::COMPACTED_IDS`] distinct compacted ids the list is dropped for the flag:
+/// every forget outside the list, and of any entry made since, is then inexact.
+#[test]
+fn compacted_ids_overflow_conservatively() {
+    let config = ProfileConfig { max_recent: 1, ..ProfileConfig::default() };
+    let mut p = Profile::new(config).unwrap();
+    for i in 0..=limits::COMPACTED_IDS {
+        p.apply(&like(&format!("i{i}"), T0), None, T0).unwrap();
+        assert!(p.recent.compacted_ids.len() <= limits::COMPACTED_IDS);
+    }
+    assert!(!p.recent.compacted_ids_overflowed);
+    assert_eq!(p.recent.compacted_ids.len(), limits::COMPACTED_IDS);
+    p.apply(&like("one-more", T0), None, T0).unwrap();
+    assert!(p.recent.compacted_ids_overflowed && p.recent.compacted_ids.is_empty());
+    assert!(!p.recent.get("one-more").unwrap().compacted_before, "made before the overflow");
+    p.apply(&like("new", T0), None, T0).unwrap();
+    assert!(p.recent.get("new").unwrap().compacted_before, "cannot be told from a returning id");
+    assert_eq!(format::import(&format::export(&p, T0)).unwrap(), p);
+    let mut q = p.clone();
+    assert!(!q.forget(&Forget::Item { id: "new".into() }).exact);
+    assert!(!p.forget(&Forget::Item { id: "never-seen".into() }).exact);
+}
