@@ -1,6 +1,7 @@
-//! Attune: on-device personalization. See DESIGN.md for the layer map:
-//! `web` (wasm-bindgen facade) over platform-free `session` (the flows), `profile`, `store`,
-//! `model` and `compute`, over `quant`.
+//! Attune: on-device personalization. The layers (README.md, "What is here"):
+//! `web` (wasm-bindgen facade) over platform-free `session` (the flows), `personalize`,
+//! `assistant`, `profile`, `store`, `embedding` (cached and scored vectors), `model` and
+//! `compute`, over `quant`.
 
 pub mod assistant;
 pub mod compute;

@@ -1,5 +1,5 @@
-//! One namespace's profile and the embedder that feeds it: the `track` flow of DESIGN.md
-//! (embed the item text, through the embedding cache, then fold the event into the stored
+//! One namespace's profile and the embedder that feeds it: the `track` flow (embed the item
+//! text, through the embedding cache, then fold the event into the stored
 //! profile in one store transaction), and the personalization flows the JS API calls: `rank`,
 //! `similar`, `topics`, `context` and context-aware chat replies. Platform-free: the store
 //! decides where records live.
