@@ -5,7 +5,7 @@
 //! decides where records live.
 
 use crate::assistant::context::{self, Context, ContextOptions};
-use crate::embedding::table::entry_bytes;
+use crate::embedding::table::entry_bytes_for;
 use crate::embedding::{CacheStats, Catalog, CompactVector, EmbeddingTable, ItemMatrix, KeyMemo};
 use crate::assistant::{Assistant, Generation, Reply, ReplyOptions};
 use crate::error::{AttuneError, Result};
@@ -149,8 +149,7 @@ impl<S: Store> Session<S> {
     /// and the precomputed vectors loaded.
     pub async fn cache_stats(&self) -> Result<(CacheStats, usize)> {
         let entries = self.store.embedding_count().await?;
-        let per = CompactVector::encode(&vec![1.0; self.encoder.dim().max(1)]).map(|v| entry_bytes(&v)).unwrap_or(0);
-        let stats = CacheStats { entries, bytes: entries * per, budget_bytes: self.store.embedding_budget() };
+        let stats = CacheStats { entries, bytes: entries * entry_bytes_for(self.encoder.dim()), budget_bytes: self.store.embedding_budget() };
         Ok((stats, self.catalog.len()))
     }
 

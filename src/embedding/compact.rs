@@ -35,6 +35,11 @@ pub fn row_bytes(dim: usize) -> usize {
     blocks(dim) * std::mem::size_of::<BlockQ8_0>()
 }
 
+/// Bytes of the serialized form of a vector of `dim` values.
+pub fn stored_bytes(dim: usize) -> usize {
+    HEADER + row_bytes(dim)
+}
+
 impl CompactVector {
     /// `v` scaled to unit length and quantized; refuses an empty, zero, non-finite or too wide
     /// vector.
@@ -75,7 +80,7 @@ impl CompactVector {
 
     /// Bytes of [`to_bytes`](Self::to_bytes): what an entry costs in a store.
     pub fn stored_bytes(&self) -> usize {
-        HEADER + self.q.len()
+        stored_bytes(self.dim)
     }
 
     /// `[1][dim: u16 LE][Q8_0 blocks]`.

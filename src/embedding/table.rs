@@ -15,7 +15,12 @@ pub const ENTRY_OVERHEAD: usize = 32 + 8;
 
 /// What one entry of `v` costs against the budget.
 pub fn entry_bytes(v: &CompactVector) -> usize {
-    v.stored_bytes() + ENTRY_OVERHEAD
+    entry_bytes_for(v.dim())
+}
+
+/// What one entry of a `dim`-wide vector costs against the budget.
+pub fn entry_bytes_for(dim: usize) -> usize {
+    super::compact::stored_bytes(dim) + ENTRY_OVERHEAD
 }
 
 /// Entries, their bytes and the budget, as `info().storage` shows them.
