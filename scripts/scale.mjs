@@ -10,6 +10,7 @@
 import { createServer } from 'node:http';
 import { promises as fs, createReadStream } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +88,7 @@ async function heapMeter(browserSession, page) {
   let id = 0;
   const waits = new Map();
   browserSession.on('Target.receivedMessageFromTarget', (e) => {
+    if (e.sessionId !== worker) return; // another mode's worker
     const m = JSON.parse(e.message);
     waits.get(m.id)?.(m.result);
     waits.delete(m.id);
@@ -250,13 +252,16 @@ async function runMode(context, browserSession, mode, report) {
   console.log(JSON.stringify(out));
 }
 
-/** A vector file of `its` (cached under bench/out by item count). */
+/** A vector file of `its` (cached under bench/out by the items' and the model's hash). */
 async function vectorFile(its) {
   await fs.mkdir(path.join(REPO, 'bench/out'), { recursive: true });
-  const out = path.join(REPO, `bench/out/scale-vectors-${its.length}.bin`);
+  const lines = its.map((i) => JSON.stringify(i)).join('\n');
+  const model = await fs.stat(path.join(REPO, 'models/out', EMBEDDER));
+  const tag = createHash('sha256').update(`${model.size}:${model.mtimeMs}\n${lines}`).digest('hex').slice(0, 12);
+  const out = path.join(REPO, `bench/out/scale-vectors-${its.length}-${tag}.bin`);
   if (await fs.stat(out).catch(() => null)) return out;
   const jsonl = path.join(REPO, `bench/out/scale-items-${its.length}.jsonl`);
-  await fs.writeFile(jsonl, its.map((i) => JSON.stringify(i)).join('\n'));
+  await fs.writeFile(jsonl, lines);
   execFileSync(CLI, ['catalog', '--model', path.join(REPO, 'models/out', EMBEDDER), '--items', jsonl, '--out', out], { stdio: 'inherit' });
   return out;
 }
@@ -266,10 +271,11 @@ const browser = await launch(['--js-flags=--expose-gc']);
 const report = [];
 let failed = 0;
 try {
-  const browserSession = await browser.context.browser()?.newBrowserCDPSession?.() ?? null;
+  // The browser-level CDP session reaches the worker's isolate (a page session does not).
+  const browserSession = await browser.context.browser().newBrowserCDPSession();
   for (const mode of MODES) {
     try {
-      await runMode(browser.context, browserSession ?? (await browserCdp(browser.context)), mode, report);
+      await runMode(browser.context, browserSession, mode, report);
     } catch (e) {
       failed++;
       console.error(`scale ${mode}: FAILED`, e);
@@ -285,7 +291,3 @@ if (BENCH) {
 }
 console.log(`${MODES.length - failed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
-
-async function browserCdp(context) {
-  throw new Error('no browser CDP session from this persistent context');
-}
