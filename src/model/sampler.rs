@@ -1,10 +1,11 @@
-//! Choosing the next token from logits: repetition penalty, then greedy (temperature 0) or
-//! temperature + top-k + top-p sampling with a seeded PRNG, so a seed makes a run reproducible
-//! on every platform.
+//! Choosing the next token from logits: repetition penalty and the DRY penalty on repeated
+//! sequences, then greedy (temperature 0) or temperature + top-k + top-p sampling with a seeded
+//! PRNG, so a seed makes a run reproducible on every platform.
 
 use crate::error::{AttuneError, Result};
 
-/// How to pick tokens. `Default` is greedy with no penalty.
+/// How to pick tokens. `Default` is plain greedy with no penalty; [`SamplerOptions::reply`] is
+/// what assistant replies use unless told otherwise (greedy with the DRY penalty on).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SamplerOptions {
     /// 0 = greedy (argmax; ties go to the lowest id). Otherwise logits are divided by it.
@@ -17,16 +18,42 @@ pub struct SamplerOptions {
     /// positive logits are divided by it, negative ones multiplied). 1 = off.
     pub repetition_penalty: f32,
     pub repeat_last_n: usize,
+    /// DRY ("don't repeat yourself", as in llama.cpp): a token that would continue a sequence
+    /// the reply already holds, after `dry_allowed_length` or more repeated tokens, loses
+    /// `dry_multiplier * dry_base^(length - dry_allowed_length)` from its logit. Only the
+    /// reply's own tokens count (a reply may quote its prompt). 0 = off.
+    pub dry_multiplier: f32,
+    pub dry_base: f32,
+    pub dry_allowed_length: usize,
     pub seed: u64,
 }
 
 impl Default for SamplerOptions {
     fn default() -> Self {
-        SamplerOptions { temperature: 0.0, top_k: 0, top_p: 1.0, repetition_penalty: 1.0, repeat_last_n: 64, seed: 0 }
+        SamplerOptions {
+            temperature: 0.0,
+            top_k: 0,
+            top_p: 1.0,
+            repetition_penalty: 1.0,
+            repeat_last_n: 64,
+            dry_multiplier: 0.0,
+            dry_base: 1.75,
+            dry_allowed_length: 2,
+            seed: 0,
+        }
     }
 }
 
+/// Longest repeat the DRY penalty measures: past it the penalty is already prohibitive.
+const DRY_MAX_MATCH: usize = 32;
+
 impl SamplerOptions {
+    /// Reply defaults: greedy with the DRY penalty at llama.cpp's suggested strength (0.8,
+    /// 1.75, 2), which stops small models looping without penalizing common words.
+    pub fn reply() -> Self {
+        SamplerOptions { dry_multiplier: 0.8, ..Default::default() }
+    }
+
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(AttuneError::InvalidArgument(m));
         if !(self.temperature.is_finite() && self.temperature >= 0.0) {
@@ -37,6 +64,15 @@ impl SamplerOptions {
         }
         if !(self.repetition_penalty.is_finite() && self.repetition_penalty > 0.0) {
             return bad(format!("repetition_penalty {} must be finite and > 0", self.repetition_penalty));
+        }
+        if !(self.dry_multiplier.is_finite() && self.dry_multiplier >= 0.0) {
+            return bad(format!("dry_multiplier {} must be finite and >= 0", self.dry_multiplier));
+        }
+        if !(self.dry_base.is_finite() && self.dry_base >= 1.0 && self.dry_base <= 8.0) {
+            return bad(format!("dry_base {} must be in 1..=8", self.dry_base));
+        }
+        if self.dry_allowed_length > DRY_MAX_MATCH {
+            return bad(format!("dry_allowed_length {} is over {DRY_MAX_MATCH}", self.dry_allowed_length));
         }
         Ok(())
     }
@@ -83,13 +119,23 @@ impl Sampler {
         &self.opts
     }
 
-    /// The next token given `logits` (modified in place by the penalty) and the ids so far
-    /// (`history`, for the repetition penalty). Empty or all-NaN logits give an error.
+    /// The next token given `logits` (modified in place by the penalties) and the ids so far
+    /// (`history`, for the repetition penalty), all of them counting as the reply.
     pub fn sample(&mut self, logits: &mut [f32], history: &[u32]) -> Result<u32> {
+        self.sample_reply(logits, history, 0)
+    }
+
+    /// As [`sample`](Self::sample) where the reply starts at `history[reply_start]` (before
+    /// it: the prompt, which the DRY penalty leaves alone). Empty or all-NaN logits give an
+    /// error.
+    pub fn sample_reply(&mut self, logits: &mut [f32], history: &[u32], reply_start: usize) -> Result<u32> {
         if logits.is_empty() {
             return Err(AttuneError::Compute("no logits to sample from".into()));
         }
         let o = &self.opts;
+        if o.dry_multiplier > 0.0 {
+            dry_penalty(logits, &history[reply_start.min(history.len())..], o);
+        }
         if o.repetition_penalty != 1.0 && o.repeat_last_n > 0 {
             let recent = &history[history.len().saturating_sub(o.repeat_last_n)..];
             let mut seen = std::collections::HashSet::with_capacity(recent.len());
@@ -146,6 +192,34 @@ impl Sampler {
     }
 }
 
+/// For every earlier place the reply's last token occurs, the length of the repeat ending
+/// there (how many tokens before it match the reply's end) marks the token that followed as a
+/// continuation of that repeat; each such token gets the penalty of its longest repeat.
+fn dry_penalty(logits: &mut [f32], reply: &[u32], o: &SamplerOptions) {
+    let Some((&last, before)) = reply.split_last() else { return };
+    let mut longest: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for (j, &t) in before.iter().enumerate() {
+        if t != last {
+            continue;
+        }
+        // reply[j] == the last token; count further matches backwards.
+        let mut len = 1;
+        while len < DRY_MAX_MATCH && len <= j && reply[j - len] == reply[reply.len() - 1 - len] {
+            len += 1;
+        }
+        let next = reply[j + 1];
+        let e = longest.entry(next).or_default();
+        *e = (*e).max(len);
+    }
+    for (id, len) in longest {
+        if len >= o.dry_allowed_length {
+            if let Some(l) = logits.get_mut(id as usize) {
+                *l -= o.dry_multiplier * o.dry_base.powi((len - o.dry_allowed_length) as i32);
+            }
+        }
+    }
+}
+
 /// Index of the largest logit (the first one on ties); NaNs are skipped.
 pub fn argmax(logits: &[f32]) -> Result<u32> {
     let mut best: Option<(usize, f32)> = None;
@@ -197,6 +271,41 @@ mod tests {
     }
 
     #[test]
+    fn dry_penalizes_the_token_that_continues_a_repeat_of_the_reply_only() {
+        let o = SamplerOptions::reply();
+        let mut p = Sampler::new(o.clone()).unwrap();
+        // Reply 5 6 7 8 5 6 7: token 8 would repeat "5 6 7 8" (3 tokens matched).
+        let mut l = [0.0f32; 10];
+        l[8] = 2.0;
+        l[9] = 1.5;
+        assert_eq!(p.sample_reply(&mut l, &[5, 6, 7, 8, 5, 6, 7], 0).unwrap(), 9);
+        assert!((l[8] - (2.0 - 0.8 * 1.75)).abs() < 1e-6, "{}", l[8]);
+        // A repeat shorter than the allowed length is free: "5 6" seen once, last token 6.
+        let mut l = [0.0f32; 10];
+        l[7] = 1.0;
+        p.sample_reply(&mut l, &[5, 6, 7, 5, 6], 0).unwrap();
+        assert_eq!(l[7], 1.0 - 0.8, "2 matched tokens: multiplier x base^0");
+        let mut l = [0.0f32; 10];
+        l[7] = 1.0;
+        p.sample_reply(&mut l, &[5, 7, 1, 6], 0).unwrap();
+        assert_eq!(l[7], 1.0, "no repeat at all");
+        // The prompt does not count: the same ids with the repeat's first half in the prompt.
+        let mut l = [0.0f32; 10];
+        l[8] = 2.0;
+        assert_eq!(p.sample_reply(&mut l, &[5, 6, 7, 8, 5, 6, 7], 4).unwrap(), 8);
+        assert_eq!(l[8], 2.0);
+        // Longer repeats cost exponentially more; the default sampler has no DRY at all.
+        let long: Vec<u32> = (0..12).chain(0..11).collect();
+        let mut l = [0.0f32; 12];
+        p.sample_reply(&mut l, &long, 0).unwrap();
+        assert!(l[11] < -0.8 * 1.75f32.powi(8), "{}", l[11]);
+        let mut plain = Sampler::new(SamplerOptions::default()).unwrap();
+        let mut l = [0.0f32; 12];
+        plain.sample(&mut l, &long).unwrap();
+        assert!(l.iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
     fn bad_options_are_refused() {
         for o in [
             SamplerOptions { temperature: -1.0, ..Default::default() },
@@ -204,6 +313,9 @@ mod tests {
             SamplerOptions { top_p: 0.0, ..Default::default() },
             SamplerOptions { top_p: 1.5, ..Default::default() },
             SamplerOptions { repetition_penalty: 0.0, ..Default::default() },
+            SamplerOptions { dry_multiplier: -1.0, ..Default::default() },
+            SamplerOptions { dry_base: 0.5, ..Default::default() },
+            SamplerOptions { dry_allowed_length: 1000, ..Default::default() },
         ] {
             assert!(matches!(Sampler::new(o), Err(AttuneError::InvalidArgument(_))));
         }

@@ -9,7 +9,10 @@ use crate::model::chat_template::ChatMessage;
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
-const OPTION_NAMES: [&str; 8] = ["maxTokens", "temperature", "topK", "topP", "repetitionPenalty", "seed", "stop", "context"];
+const OPTION_NAMES: [&str; 11] = [
+    "maxTokens", "temperature", "topK", "topP", "repetitionPenalty", "dryMultiplier", "dryBase", "dryAllowedLength", "seed",
+    "stop", "context",
+];
 
 /// Largest context block accepted (bytes): a context of 32 768 tokens is far less.
 const MAX_CONTEXT_BYTES: usize = 1 << 20;
@@ -103,6 +106,15 @@ pub fn reply_options(options: &JsValue) -> Result<ReplyOptions> {
     }
     if let Some(v) = field(obj, "repetitionPenalty")? {
         s.repetition_penalty = number(&v, "repetitionPenalty")? as f32;
+    }
+    if let Some(v) = field(obj, "dryMultiplier")? {
+        s.dry_multiplier = number(&v, "dryMultiplier")? as f32;
+    }
+    if let Some(v) = field(obj, "dryBase")? {
+        s.dry_base = number(&v, "dryBase")? as f32;
+    }
+    if let Some(v) = field(obj, "dryAllowedLength")? {
+        s.dry_allowed_length = count(&v, "dryAllowedLength", 1_048_576.0)? as usize;
     }
     if let Some(v) = field(obj, "seed")? {
         // Integers a JS number holds exactly.

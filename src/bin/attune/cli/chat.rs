@@ -31,6 +31,7 @@ pub fn run(mut args: Arguments) -> Result<()> {
     let top_k: usize = optional(&mut args, "--top-k")?.unwrap_or(40);
     let top_p: f32 = optional(&mut args, "--top-p")?.unwrap_or(0.95);
     let repetition_penalty: f32 = optional(&mut args, "--repeat-penalty")?.unwrap_or(1.0);
+    let dry_multiplier: f32 = optional(&mut args, "--dry-multiplier")?.unwrap_or(SamplerOptions::reply().dry_multiplier);
     let stop: Vec<String> = args
         .values_from_str("--stop")
         .map_err(|e| AttuneError::InvalidArgument(format!("--stop: {e}")))?;
@@ -45,7 +46,7 @@ pub fn run(mut args: Arguments) -> Result<()> {
     }
     let opts = ReplyOptions {
         max_tokens,
-        sampling: SamplerOptions { temperature, top_k, top_p, repetition_penalty, seed, ..Default::default() },
+        sampling: SamplerOptions { temperature, top_k, top_p, repetition_penalty, dry_multiplier, seed, ..SamplerOptions::reply() },
         stop,
         ..Default::default()
     };
