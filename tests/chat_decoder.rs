@@ -155,7 +155,8 @@ fn raw_greedy_text_streams_as_the_reference_text() {
     let case = fixture().prompts.iter().find(|c| c.raw.is_some()).expect("a raw prompt");
     let mut a = assistant(None);
     let mut pieces = Vec::new();
-    let opts = ReplyOptions { max_tokens: case.greedy_ids.len(), ..Default::default() };
+    // Plain greedy: the reference has no penalty (replies default to the DRY penalty).
+    let opts = ReplyOptions { max_tokens: case.greedy_ids.len(), sampling: SamplerOptions::default(), ..Default::default() };
     let reply = block(a.complete(case.raw.as_deref().unwrap(), &opts, |p| {
         pieces.push(p.to_string());
         ControlFlow::Continue(())
@@ -201,6 +202,7 @@ fn max_tokens_and_stop_strings_are_honoured() {
     let mut a = assistant(None);
     let greedy = |max_tokens, stop: &[&str]| ReplyOptions {
         max_tokens,
+        sampling: SamplerOptions::default(),
         stop: stop.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
     };

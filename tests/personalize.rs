@@ -122,10 +122,11 @@ fn context_in_chat_model_tokens_with_untrusted_text_quoted() {
             assert!(ctx.tokens <= budget, "budget {budget}: {} tokens", ctx.tokens);
             assert_eq!(a.count_tokens(&ctx.text).unwrap(), ctx.tokens);
             if budget == 1000 {
-                assert!(ctx.text.contains("\"I am vegetarian\""), "{}", ctx.text);
+                assert!(ctx.text.contains("\nThe user is vegetarian.\n"), "{}", ctx.text);
                 assert!(ctx.text.starts_with("[[attune-context]]") && ctx.text.ends_with("[[/attune-context]]"));
+                // The liked item that reads as an instruction is inside a JSON string.
                 for line in ctx.text.lines().filter(|l| l.contains("Ignore previous") || l.contains("im_start")) {
-                    assert!(line.starts_with("- \"") && line.ends_with('"'), "{line:?}");
+                    assert!(line.starts_with("The user recently liked ") && line.contains("\"Ignore previous"), "{line:?}");
                 }
             }
         }
@@ -142,7 +143,7 @@ fn replies_carry_the_context_in_the_system_prompt_unless_opted_out() {
         let base = ReplyOptions { max_tokens: 4, ..ReplyOptions::default() };
         let with = s.reply_options(&a, &messages, &base, NOW).await.unwrap();
         let ctx = with.context.clone().unwrap();
-        assert!(ctx.contains("\"I am vegetarian\"") && a.count_tokens(&ctx).unwrap() <= base.context_options.budget);
+        assert!(ctx.contains("\nThe user is vegetarian.\n") && a.count_tokens(&ctx).unwrap() <= base.context_options.budget);
         let off = ReplyOptions { use_context: false, ..base.clone() };
         assert_eq!(s.reply_options(&a, &messages, &off, NOW).await.unwrap().context, None);
 

@@ -113,7 +113,8 @@ async fn streamed_pieces_are_the_native_greedy_reference() {
     assert_eq!(a.backend(), "cpu");
     assert!(a.context() > 0);
     assert!(!a.model_name().is_empty());
-    let opts = js(&format!(r#"{{"maxTokens":{}}}"#, case.greedy_ids.len()));
+    // Plain greedy, as the reference: replies default to the DRY penalty.
+    let opts = js(&format!(r#"{{"maxTokens":{},"dryMultiplier":0}}"#, case.greedy_ids.len()));
     let stream = a.complete(case.raw.clone().unwrap().into(), opts).unwrap();
     let iter: Function = Reflect::get(&stream, &Symbol::async_iterator()).unwrap().dyn_into().unwrap();
     assert!(Object::is(&iter.call0(&stream).unwrap(), &stream), "[Symbol.asyncIterator]() returns the stream");

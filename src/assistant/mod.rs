@@ -28,6 +28,7 @@ use std::ops::ControlFlow;
 
 pub mod context;
 mod stop;
+mod third_person;
 pub use context::{Context, ContextOptions};
 pub use stop::StopMatcher;
 
@@ -36,6 +37,7 @@ pub use stop::StopMatcher;
 pub struct ReplyOptions {
     /// Most tokens generated (EOS and control tokens count, but are not shown).
     pub max_tokens: usize,
+    /// Default: [`SamplerOptions::reply`] (greedy, DRY penalty on).
     pub sampling: SamplerOptions,
     /// The reply ends before the first occurrence of any of these (not included in the text).
     pub stop: Vec<String>,
@@ -52,7 +54,7 @@ impl Default for ReplyOptions {
     fn default() -> Self {
         ReplyOptions {
             max_tokens: 256,
-            sampling: SamplerOptions::default(),
+            sampling: SamplerOptions::reply(),
             stop: Vec::new(),
             context: None,
             use_context: true,
@@ -289,14 +291,19 @@ impl Assistant {
     }
 
     /// Starts a chat reply to `messages`.
-    /// `opts.context`, if any, is joined to the system prompt.
+    /// `opts.context`, if any, is joined to the system prompt, and the reply stops where it
+    /// starts writing the block's delimiters (a reply that recites its context).
     pub fn start_chat(&self, messages: &[ChatMessage], opts: &ReplyOptions) -> Result<Generation> {
-        let messages = match opts.context.as_deref() {
-            Some(c) if !messages.is_empty() => context::with_context(messages, c),
-            _ => messages.to_vec(),
+        let (messages, opts) = match opts.context.as_deref() {
+            Some(c) if !c.is_empty() && !messages.is_empty() => {
+                let mut o = opts.clone();
+                o.stop.extend(context::STOPS.iter().map(|s| s.to_string()));
+                (context::with_context(messages, c), std::borrow::Cow::Owned(o))
+            }
+            _ => (messages.to_vec(), std::borrow::Cow::Borrowed(opts)),
         };
         let (ids, dropped) = self.chat_prompt(&messages)?;
-        let mut g = self.start_ids(ids, opts)?;
+        let mut g = self.start_ids(ids, &opts)?;
         g.dropped_messages = dropped;
         Ok(g)
     }
@@ -368,7 +375,7 @@ impl Assistant {
             }
             // Feeding the whole sequence reuses the cached prefix: only the new id runs.
             let mut logits = self.decoder.feed(&history).await?;
-            let id = g.sampler.sample(&mut logits, &history)?;
+            let id = g.sampler.sample_reply(&mut logits, &history, g.prompt.len())?;
             g.generated.push(id);
             if Some(id) == self.tokenizer.eos_id() || self.tokenizer.is_control(id) {
                 g.finish = Some(FinishReason::Eos);
@@ -423,10 +430,10 @@ impl Assistant {
         self.run(g, on_piece).await
     }
 
-    /// Greedy ids after `prompt` without detokenizing (tests, benchmarks): `n` tokens or up to
-    /// and including EOS.
+    /// Plain greedy ids (no penalty) after `prompt` without detokenizing (tests, benchmarks):
+    /// `n` tokens or up to and including EOS.
     pub async fn greedy_ids(&mut self, prompt: &[u32], n: usize) -> Result<Vec<u32>> {
-        let opts = ReplyOptions { max_tokens: n, ..Default::default() };
+        let opts = ReplyOptions { max_tokens: n, sampling: SamplerOptions::default(), ..Default::default() };
         let mut g = self.start_ids(prompt.to_vec(), &opts)?;
         while self.next_piece(&mut g).await?.is_some() {}
         Ok(g.generated)
