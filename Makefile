@@ -15,7 +15,7 @@ WASM_OPT_FLAGS := -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-fl
 BINDGEN_OUT := $(TARGET_DIR)/pkg-bindgen
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
-.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank eval reference clean
+.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank eval eval-assistant reference clean
 
 setup:
 	./scripts/setup.sh
@@ -120,6 +120,15 @@ eval: models
 	mkdir -p bench/out
 	$(CLI) eval-movielens --model models/out/minilm-l6-v2.q8_0.gguf --data "$$(python3 scripts/movielens.py)" \
 	  --out bench/out/eval-movielens.json
+
+# The assistant on scripted profiles (tests/assistant_cases.json), with and without the profile's
+# context, default reply options: profile-use, echo, loop and leak rates (docs/assistant.md) →
+# bench/out/eval-assistant.json. Not part of `make test` (SmolLM2 on one CPU thread, minutes).
+eval-assistant: models
+	mkdir -p bench/out
+	$(CLI) eval-assistant --model models/out/smollm2-135m-instruct.q4_1.gguf \
+	  --embedder models/out/minilm-l6-v2.q8_0.gguf --cases tests/assistant_cases.json \
+	  --out bench/out/eval-assistant.json
 
 # Embeddings/s GPU vs CPU at batch 1 and 32 with the GPU's submissions, dispatches and readbacks
 # per call: natively (Vulkan; lavapipe here) and in Chromium (WebGPU on SwiftShader).

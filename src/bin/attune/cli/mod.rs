@@ -7,6 +7,7 @@ mod chat;
 mod convert;
 mod embed;
 mod eval;
+mod eval_assistant;
 mod rank;
 
 use attune::compute::device::DeviceChoice;
@@ -36,10 +37,11 @@ USAGE:
       GPU profile: milliseconds per kernel on the models' shapes, one op per
       submission, waited for (median), as JSON
   attune chat --model FILE.gguf [--system TEXT] [--max-tokens N] [--temperature T]
-              [--seed S] [--top-k K] [--top-p P] [--repeat-penalty R] [--stop TEXT]...
-              [--raw] [--device auto|gpu|cpu] PROMPT
+              [--seed S] [--top-k K] [--top-p P] [--repeat-penalty R] [--dry-multiplier D]
+              [--stop TEXT]... [--raw] [--device auto|gpu|cpu] PROMPT
       a reply from a local chat model (SmolLM2 GGUF), streamed to stdout; greedy
-      unless --temperature > 0; --raw continues PROMPT without the chat template
+      unless --temperature > 0, with the DRY penalty on repeats (--dry-multiplier,
+      default 0.8; 0 = off); --raw continues PROMPT without the chat template
   attune bench-chat --model FILE.gguf [--tokens 128] [--repeats 3] [--device cpu|gpu|auto]
       prompt and greedy decode tokens per second (CPU: one thread), as JSON
   attune rank --model FILE.gguf --events EVENTS.jsonl --items ITEMS.jsonl [--limit N] [--device auto|gpu|cpu]
@@ -54,6 +56,11 @@ USAGE:
                         [--seed 42] [--options RANK_OPTIONS_JSON]
       offline ranking evaluation on MovieLens 100K (RecBole atomic files in DIR):
       NDCG@10, HR@10, MRR of personalized vs popularity-only vs random
+  attune eval-assistant --model CHAT.gguf --embedder FILE.gguf [--cases tests/assistant_cases.json]
+                        [--out FILE.json] [--only ID,...] [--max-tokens N] [--temperature T]
+                        [--top-k K] [--top-p P] [--repeat-penalty R] [--dry-multiplier D] [--seed S]
+      the assistant with and without the profile's context on scripted cases: rates of
+      profile use, echo of the context, loops and leaks (docs/assistant.md), as JSON
 ";
 
 pub fn main() -> ExitCode {
@@ -67,6 +74,7 @@ pub fn main() -> ExitCode {
         Some("chat") => chat::run(args),
         Some("bench-chat") => chat::bench(args),
         Some("eval-movielens") => eval::run(args),
+        Some("eval-assistant") => eval_assistant::run(args),
         Some("rank") => rank::run(args),
         Some("catalog") => catalog::run(args),
         Some("help") | None => {
