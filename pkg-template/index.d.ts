@@ -283,6 +283,21 @@ export interface ReplyOptions extends Signalled {
   topK?: number;
   topP?: number;
   repetitionPenalty?: number;
+  /**
+   * DRY penalty on repeats of the reply's own tokens (default 0.8; 0 = plain greedy): a token that
+   * would continue a repeated sequence of dryAllowedLength (2) or more tokens loses
+   * dryMultiplier * dryBase^(length - dryAllowedLength) from its logit.
+   */
+  dryMultiplier?: number;
+  /** Growth of the DRY penalty per repeated token (default 1.75, 1..=8). */
+  dryBase?: number;
+  /** Repeats this long are free (default 2, at most 32). */
+  dryAllowedLength?: number;
+  /**
+   * The same penalty on a reply that copies its context block: copies of this many tokens or more
+   * are penalized (default 6, at most 32; 0 = off). A fact may be restated, the block not recited.
+   */
+  echoAllowedLength?: number;
   seed?: number;
   stop?: string[];
   /** Put the profile's context for the last user message in the system prompt (default true). */

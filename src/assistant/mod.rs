@@ -305,6 +305,10 @@ impl Assistant {
         let (ids, dropped) = self.chat_prompt(&messages)?;
         let mut g = self.start_ids(ids, &opts)?;
         g.dropped_messages = dropped;
+        if let Some(c) = opts.context.as_deref().filter(|c| !c.is_empty()) {
+            // What the reply should not recite (`echo_allowed_length`).
+            g.sampler = Sampler::new(opts.sampling.clone())?.with_echo_source(self.tokenizer.encode_plain(c)?);
+        }
         Ok(g)
     }
 

@@ -25,6 +25,10 @@ pub struct SamplerOptions {
     pub dry_multiplier: f32,
     pub dry_base: f32,
     pub dry_allowed_length: usize,
+    /// The same penalty (`dry_multiplier`, `dry_base`) on a token that would continue a copy of
+    /// the echo source ([`Sampler::with_echo_source`]: a reply's context block) of this many
+    /// tokens or more: a reply may restate a fact, not recite the block. 0 = off.
+    pub echo_allowed_length: usize,
     pub seed: u64,
 }
 
@@ -39,6 +43,7 @@ impl Default for SamplerOptions {
             dry_multiplier: 0.0,
             dry_base: 1.75,
             dry_allowed_length: 2,
+            echo_allowed_length: 0,
             seed: 0,
         }
     }
@@ -49,9 +54,10 @@ const DRY_MAX_MATCH: usize = 32;
 
 impl SamplerOptions {
     /// Reply defaults: greedy with the DRY penalty at llama.cpp's suggested strength (0.8,
-    /// 1.75, 2), which stops small models looping without penalizing common words.
+    /// 1.75, 2), which stops small models looping without penalizing common words, and the
+    /// same penalty on copies of the context block from 6 tokens on.
     pub fn reply() -> Self {
-        SamplerOptions { dry_multiplier: 0.8, ..Default::default() }
+        SamplerOptions { dry_multiplier: 0.8, echo_allowed_length: 6, ..Default::default() }
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -71,8 +77,11 @@ impl SamplerOptions {
         if !(self.dry_base.is_finite() && self.dry_base >= 1.0 && self.dry_base <= 8.0) {
             return bad(format!("dry_base {} must be in 1..=8", self.dry_base));
         }
-        if self.dry_allowed_length > DRY_MAX_MATCH {
-            return bad(format!("dry_allowed_length {} is over {DRY_MAX_MATCH}", self.dry_allowed_length));
+        if self.dry_allowed_length > DRY_MAX_MATCH || self.echo_allowed_length > DRY_MAX_MATCH {
+            return bad(format!(
+                "dry_allowed_length {} and echo_allowed_length {} must be at most {DRY_MAX_MATCH}",
+                self.dry_allowed_length, self.echo_allowed_length
+            ));
         }
         Ok(())
     }
@@ -106,13 +115,21 @@ pub struct Sampler {
     rng: SplitMix64,
     /// Scratch: (logit, id) candidates.
     cand: Vec<(f32, u32)>,
+    /// Tokens a reply should not copy at length (see `echo_allowed_length`).
+    echo_source: Vec<u32>,
 }
 
 impl Sampler {
     pub fn new(opts: SamplerOptions) -> Result<Self> {
         opts.validate()?;
         let rng = SplitMix64::new(opts.seed);
-        Ok(Sampler { opts, rng, cand: Vec::new() })
+        Ok(Sampler { opts, rng, cand: Vec::new(), echo_source: Vec::new() })
+    }
+
+    /// Sets the tokens a reply should not recite (its context block).
+    pub fn with_echo_source(mut self, ids: Vec<u32>) -> Self {
+        self.echo_source = ids;
+        self
     }
 
     pub fn options(&self) -> &SamplerOptions {
@@ -134,7 +151,15 @@ impl Sampler {
         }
         let o = &self.opts;
         if o.dry_multiplier > 0.0 {
-            dry_penalty(logits, &history[reply_start.min(history.len())..], o);
+            let reply = &history[reply_start.min(history.len())..];
+            let mut longest = std::collections::HashMap::new();
+            continuations(reply, reply, &mut longest);
+            penalize(logits, &longest, o.dry_allowed_length, o);
+            if o.echo_allowed_length > 0 && !self.echo_source.is_empty() {
+                longest.clear();
+                continuations(&self.echo_source, reply, &mut longest);
+                penalize(logits, &longest, o.echo_allowed_length, o);
+            }
         }
         if o.repetition_penalty != 1.0 && o.repeat_last_n > 0 {
             let recent = &history[history.len().saturating_sub(o.repeat_last_n)..];
@@ -192,29 +217,32 @@ impl Sampler {
     }
 }
 
-/// For every earlier place the reply's last token occurs, the length of the repeat ending
-/// there (how many tokens before it match the reply's end) marks the token that followed as a
-/// continuation of that repeat; each such token gets the penalty of its longest repeat.
-fn dry_penalty(logits: &mut [f32], reply: &[u32], o: &SamplerOptions) {
-    let Some((&last, before)) = reply.split_last() else { return };
-    let mut longest: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
-    for (j, &t) in before.iter().enumerate() {
-        if t != last {
+/// For every place in `hay` that holds `tail`'s last token (with a token after it), the
+/// length of the match ending there (how many tokens before it also match `tail`'s end) marks
+/// the token that followed as a continuation of that repeat; `longest` keeps each such
+/// token's longest match.
+fn continuations(hay: &[u32], tail: &[u32], longest: &mut std::collections::HashMap<u32, usize>) {
+    let Some(&last) = tail.last() else { return };
+    for j in 0..hay.len().saturating_sub(1) {
+        if hay[j] != last {
             continue;
         }
-        // reply[j] == the last token; count further matches backwards.
         let mut len = 1;
-        while len < DRY_MAX_MATCH && len <= j && reply[j - len] == reply[reply.len() - 1 - len] {
+        while len < DRY_MAX_MATCH && len <= j && len < tail.len() && hay[j - len] == tail[tail.len() - 1 - len] {
             len += 1;
         }
-        let next = reply[j + 1];
-        let e = longest.entry(next).or_default();
+        let e = longest.entry(hay[j + 1]).or_default();
         *e = (*e).max(len);
     }
-    for (id, len) in longest {
-        if len >= o.dry_allowed_length {
+}
+
+/// The DRY penalty, `multiplier * base^(length - allowed)`, on every continuation at least
+/// `allowed` long.
+fn penalize(logits: &mut [f32], longest: &std::collections::HashMap<u32, usize>, allowed: usize, o: &SamplerOptions) {
+    for (&id, &len) in longest {
+        if len >= allowed.max(1) {
             if let Some(l) = logits.get_mut(id as usize) {
-                *l -= o.dry_multiplier * o.dry_base.powi((len - o.dry_allowed_length) as i32);
+                *l -= o.dry_multiplier * o.dry_base.powi((len - allowed.max(1)) as i32);
             }
         }
     }
@@ -306,6 +334,29 @@ mod tests {
     }
 
     #[test]
+    fn copying_the_echo_source_at_length_is_penalized() {
+        let o = SamplerOptions { echo_allowed_length: 3, dry_allowed_length: 32, ..SamplerOptions::reply() };
+        let block: Vec<u32> = vec![1, 2, 3, 4, 5, 6];
+        let mut p = Sampler::new(o).unwrap().with_echo_source(block);
+        // The reply (after a 2-token prompt) has copied 1 2 3; 4 would make it 4 long.
+        let mut l = [0.0f32; 10];
+        l[4] = 1.0;
+        l[9] = 0.5;
+        assert_eq!(p.sample_reply(&mut l, &[7, 7, 1, 2, 3], 2).unwrap(), 9);
+        assert!((l[4] - (1.0 - 0.8)).abs() < 1e-6, "{}", l[4]);
+        // Two copied tokens are free (a fact may be restated).
+        let mut l = [0.0f32; 10];
+        l[4] = 1.0;
+        assert_eq!(p.sample_reply(&mut l, &[7, 7, 2, 3], 2).unwrap(), 4);
+        assert_eq!(l[4], 1.0);
+        // No source, or echo_allowed_length 0: nothing.
+        let mut off = Sampler::new(SamplerOptions { echo_allowed_length: 0, ..SamplerOptions::reply() }).unwrap().with_echo_source(vec![1, 2, 3, 4]);
+        let mut l = [0.0f32; 10];
+        off.sample_reply(&mut l, &[1, 2, 3], 0).unwrap();
+        assert_eq!(l[4], 0.0);
+    }
+
+    #[test]
     fn bad_options_are_refused() {
         for o in [
             SamplerOptions { temperature: -1.0, ..Default::default() },
@@ -316,6 +367,7 @@ mod tests {
             SamplerOptions { dry_multiplier: -1.0, ..Default::default() },
             SamplerOptions { dry_base: 0.5, ..Default::default() },
             SamplerOptions { dry_allowed_length: 1000, ..Default::default() },
+            SamplerOptions { echo_allowed_length: 1000, ..Default::default() },
         ] {
             assert!(matches!(Sampler::new(o), Err(AttuneError::InvalidArgument(_))));
         }

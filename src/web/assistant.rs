@@ -22,7 +22,8 @@ export interface AssistantLoadOptions { context?: number }
 export interface AssistantCreateOptions { context?: number; device?: 'auto' | 'gpu' | 'cpu' }
 export interface ReplyOptions {
   maxTokens?: number; temperature?: number; topK?: number; topP?: number;
-  repetitionPenalty?: number; seed?: number; stop?: string[];
+  repetitionPenalty?: number; dryMultiplier?: number; dryBase?: number; dryAllowedLength?: number;
+  echoAllowedLength?: number; seed?: number; stop?: string[]; context?: string;
 }
 export interface ReplyStats {
   finishReason: 'stop' | 'length' | 'eos' | 'cancelled' | null;

@@ -9,9 +9,9 @@ use crate::model::chat_template::ChatMessage;
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
-const OPTION_NAMES: [&str; 11] = [
-    "maxTokens", "temperature", "topK", "topP", "repetitionPenalty", "dryMultiplier", "dryBase", "dryAllowedLength", "seed",
-    "stop", "context",
+const OPTION_NAMES: [&str; 12] = [
+    "maxTokens", "temperature", "topK", "topP", "repetitionPenalty", "dryMultiplier", "dryBase", "dryAllowedLength",
+    "echoAllowedLength", "seed", "stop", "context",
 ];
 
 /// Largest context block accepted (bytes): a context of 32 768 tokens is far less.
@@ -115,6 +115,9 @@ pub fn reply_options(options: &JsValue) -> Result<ReplyOptions> {
     }
     if let Some(v) = field(obj, "dryAllowedLength")? {
         s.dry_allowed_length = count(&v, "dryAllowedLength", 1_048_576.0)? as usize;
+    }
+    if let Some(v) = field(obj, "echoAllowedLength")? {
+        s.echo_allowed_length = count(&v, "echoAllowedLength", 1_048_576.0)? as usize;
     }
     if let Some(v) = field(obj, "seed")? {
         // Integers a JS number holds exactly.

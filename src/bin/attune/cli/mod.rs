@@ -58,7 +58,8 @@ USAGE:
       NDCG@10, HR@10, MRR of personalized vs popularity-only vs random
   attune eval-assistant --model CHAT.gguf --embedder FILE.gguf [--cases tests/assistant_cases.json]
                         [--out FILE.json] [--only ID,...] [--max-tokens N] [--temperature T]
-                        [--top-k K] [--top-p P] [--repeat-penalty R] [--dry-multiplier D] [--seed S]
+                        [--top-k K] [--top-p P] [--repeat-penalty R] [--dry-multiplier D]
+                        [--echo-allowed-length N] [--seed S]
       the assistant with and without the profile's context on scripted cases: rates of
       profile use, echo of the context, loops and leaks (docs/assistant.md), as JSON
 ";

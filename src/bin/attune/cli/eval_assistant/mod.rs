@@ -97,6 +97,8 @@ struct Tally {
     replies: usize,
     matters: usize,
     profile_use: usize,
+    /// Profile used in a reply that neither echoes nor loops.
+    clean_use: usize,
     neutral: usize,
     answer: usize,
     leak: usize,
@@ -111,6 +113,7 @@ impl Tally {
         if let Some(u) = j.profile_use {
             self.matters += 1;
             self.profile_use += usize::from(u);
+            self.clean_use += usize::from(u && !j.echo && !j.looped);
         }
         if let (Some(a), Some(l)) = (j.answer, j.leak) {
             self.neutral += 1;
@@ -127,6 +130,7 @@ impl Tally {
         json!({
             "replies": self.replies, "profile_cases": self.matters, "neutral_cases": self.neutral,
             "profile_use": rate(self.profile_use, self.matters),
+            "clean_profile_use": rate(self.clean_use, self.matters),
             "answer": rate(self.answer, self.neutral),
             "leak": rate(self.leak, self.neutral),
             "echo": rate(self.echo, self.replies),
@@ -153,6 +157,7 @@ pub fn run(mut args: Arguments) -> Result<()> {
     s.repetition_penalty = optional(&mut args, "--repeat-penalty")?.unwrap_or(s.repetition_penalty);
     s.seed = optional(&mut args, "--seed")?.unwrap_or(s.seed);
     s.dry_multiplier = optional(&mut args, "--dry-multiplier")?.unwrap_or(s.dry_multiplier);
+    s.echo_allowed_length = optional(&mut args, "--echo-allowed-length")?.unwrap_or(s.echo_allowed_length);
     s.validate()?;
     if !super::positionals(args)?.is_empty() {
         return Err(AttuneError::InvalidArgument("eval-assistant takes no positional arguments".into()));
@@ -231,6 +236,7 @@ pub fn run(mut args: Arguments) -> Result<()> {
             "max_tokens": opts.max_tokens, "temperature": s.temperature, "top_k": s.top_k, "top_p": s.top_p,
             "repetition_penalty": s.repetition_penalty, "repeat_last_n": s.repeat_last_n, "seed": s.seed,
             "dry_multiplier": s.dry_multiplier, "dry_base": s.dry_base, "dry_allowed_length": s.dry_allowed_length,
+            "echo_allowed_length": s.echo_allowed_length,
             "stop": opts.stop, "context_budget": opts.context_options.budget,
         },
         "rates": { "with_context": with.json(), "without_context": without.json() },
