@@ -186,42 +186,76 @@ const CALLS = {
 };
 const MODES = ['throw', 'abort', 'abort-after'];
 
-/** Every step of every call, each fault mode: rejected with a stable code, nothing changed, the
- * same call works after it. Returns the steps each call took. */
+/** Runs call `name` once unfaulted to learn its requests, then, for each fault mode and each
+ * chosen step, makes that step fail: the call must reject with `storage_unavailable`, the
+ * export (and for cache writes the cache's entry count) be as before, and the same call then
+ * work. `pick(ops)` chooses the steps (default: all). */
+let n = 0;
+/** `a a a b` → `a×3 b`. */
+const runs = (ops) => ops.reduce((out, op) => {
+  const last = out.at(-1);
+  if (last && last.op === op) last.n++; else out.push({ op, n: 1 });
+  return out;
+}, []).map(({ op, n }) => (n > 1 ? `${op}×${n}` : op)).join(' ');
+async function faultEveryStep(page, where, mode, name, call, pick = (ops) => ops.map((_, i) => i + 1)) {
+  const attempt = async (step, fault) => {
+    n++;
+    const setup = call.setup ? `(${call.setup})(${n})` : 'undefined';
+    await page.evaluate(`(async () => { await ${setup}; })()`);
+    const state = () => page.evaluate(async () => ({ doc: await h.snapshot(a), cache: (await a.info()).storage.cacheEntries }));
+    const before = await state();
+    await where.evaluate(({ step, fault }) => self.faults.arm(step, fault), { step, fault });
+    const code = await page.evaluate(`h.code(() => (${call.run})(${n}))`);
+    const seen = await where.evaluate(() => self.faults.disarm());
+    if (!seen.hit) return { code, ops: seen.ops };
+    const after = await state();
+    const again = await page.evaluate(`h.code(() => (${call.run})(${n}))`);
+    return { hit: true, fault, step, op: seen.ops[step - 1], code, kept: after.doc === before.doc && (!call.cache || after.cache === before.cache), again };
+  };
+  const dry = await attempt(0, 'throw');
+  ok(dry.code === 'ok' && dry.ops.length > 0, `${mode}: ${name} unfaulted: ${dry.ops.length} requests, works`);
+  const steps = pick(dry.ops);
+  const results = [];
+  for (const fault of MODES) for (const step of steps) results.push(await attempt(step, fault));
+  const bad = results.filter((r) => !r.hit || r.code !== 'storage_unavailable' || !r.kept || r.again !== 'ok');
+  ok(bad.length === 0,
+    `${mode}: ${name}: ${results.length} faults (${MODES.join(', ')} at ${steps.length === dry.ops.length ? 'each' : `${steps.length}`} of ${dry.ops.length} steps: ${runs(dry.ops)}) → storage_unavailable, export unchanged, the next call works${bad.length ? ` FAILED ${JSON.stringify(bad.slice(0, 5))}` : ''}`);
+}
+
+/** Every step of every call, each fault mode. */
 async function stepsSuite(page, mode) {
   const where = await openInstance(page, 'a', `faults-steps-${mode}`, mode);
   await page.evaluate(() => a.clear());
-  const stepsOf = {};
-  let n = 0;
-  for (const [name, call] of Object.entries(CALLS)) {
-    const results = [];
-    for (const fault of MODES) {
-      for (let step = 1; ; step++) {
-        n++;
-        const setup = call.setup ? `(${call.setup})(${n})` : 'undefined';
-        await page.evaluate(`(async () => { await ${setup}; })()`);
-        const before = await page.evaluate(async () => ({ doc: await h.snapshot(a), cache: (await a.info()).storage.cacheEntries }));
-        await where.evaluate(({ step, fault }) => self.faults.arm(step, fault), { step, fault });
-        const code = await page.evaluate(`h.code(() => (${call.run})(${n}))`);
-        const seen = await where.evaluate(() => self.faults.disarm());
-        if (!seen.hit) {
-          // The call got past its last request: it must have worked.
-          ok(code === 'ok', `${mode}: ${name} with no fault left to inject (${seen.count} steps) → ${code}`);
-          stepsOf[name] = seen.ops;
-          break;
-        }
-        const after = await page.evaluate(async () => ({ doc: await h.snapshot(a), cache: (await a.info()).storage.cacheEntries }));
-        const again = await page.evaluate(`h.code(() => (${call.run})(${n}))`);
-        results.push({ fault, step, op: seen.ops[step - 1], code, kept: after.doc === before.doc && (!call.cache || after.cache === before.cache), again });
-        if (step > 40) throw new Error(`${name}: more than 40 steps`);
-      }
-    }
-    const bad = results.filter((r) => r.code !== 'storage_unavailable' || !r.kept || r.again !== 'ok');
-    ok(results.length >= MODES.length && bad.length === 0,
-      `${mode}: ${name}: ${results.length} faults (${MODES.join(', ')} at each of ${stepsOf[name].length} steps: ${stepsOf[name].join(' ')}) → storage_unavailable, export unchanged, the next call works${bad.length ? ` FAILED ${JSON.stringify(bad.slice(0, 5))}` : ''}`);
-  }
+  for (const [name, call] of Object.entries(CALLS)) await faultEveryStep(page, where, mode, name, call);
   await page.evaluate(() => a.close());
-  return stepsOf;
+}
+
+/** The cache write that evicts: a cache of 64 KiB filled to 15 entries short of its budget,
+ * then a rank of 16 new texts puts them and deletes the least recently used in the same
+ * transaction. Faults at the eviction's steps (the other steps are those of the plain cache
+ * write above): the index read, the first and the last delete. */
+async function evictionSuite(page, mode) {
+  const where = await openInstance(page, 'a', `faults-evict-${mode}`, mode, { embeddingCache: { maxBytes: 65536 } });
+  await page.evaluate(async () => {
+    await a.clear();
+    await a.rank([h.item('first', 'the first cached text')]);
+  });
+  const call = {
+    setup: async (n) => {
+      const s = (await a.info()).storage;
+      const max = Math.floor(s.cacheBudgetBytes / (s.cacheBytes / s.cacheEntries));
+      const need = max - 15 - s.cacheEntries;
+      if (need > 0) await a.rank(Array.from({ length: need }, (_, i) => h.item(`fill${n}-${i}`, `filling the cache: text ${n} ${i}`)));
+    },
+    run: (n) => a.rank(Array.from({ length: 16 }, (_, i) => h.item(`ev${n}-${i}`, `evicting text ${n} ${i}`))),
+    cache: true,
+  };
+  await faultEveryStep(page, where, mode, 'rank (cache write evicting)', call, (ops) => {
+    const deletes = ops.map((op, i) => [op, i + 1]).filter(([op]) => op === 'embeddings.delete').map(([, s]) => s);
+    ok(deletes.length > 1, `${mode}: the full cache evicts within the write (${deletes.length} deletes)`);
+    return [ops.indexOf('used.getAllKeys') + 1, deletes[0], deletes.at(-1)];
+  });
+  await page.evaluate(() => a.close());
 }
 
 /** Two instances (two workers) of one namespace tracking at once. */
@@ -476,6 +510,7 @@ try {
     if (wanted('steps')) {
       const page = await newPage(context, origin);
       await stepsSuite(page, mode);
+      if (mode === 'worker') await evictionSuite(page, mode);
       await page.close();
     }
     if (wanted('evicted')) await evictedSuite(context, origin, mode);
