@@ -20,7 +20,8 @@
 //            `exportCorrupt()`; `clear()` sets it aside and a fresh profile works; the copy stays
 //            until `discardCorrupt()`
 //   limits   rank of 20 001 items, a 50 MB item text, a 100 MB import, 2 000 chat messages:
-//            `input_too_large` at once (before the data crosses to the worker), profile intact
+//            `input_too_large` at once (before the data crosses to the worker), profile intact;
+//            10 000 tracks without awaiting: 1 000 run, 9 000 fail at once with `busy`
 //   node scripts/e2e-faults.mjs [--chromium PATH] [--headed] [--only steps,tabs,upgrade,newer,evicted,corrupt,limits]
 
 import { createServer } from 'node:http';
@@ -319,6 +320,14 @@ async function upgradeSuite(context, origin) {
     ok(code === 'storage_unavailable' && ms < CALL_TIMEOUT_MS && told.versionchange === 1 && told.version === 1,
       `${mode}: an upgrade blocked by an old tab that never closes: open (storage '${storage}') → ${code} in ${ms} ms; the old tab got versionchange, still at layout ${told.version}`);
   }
+  // In the page the open given up on is still queued (its upgrade will be aborted when it
+  // runs): a second open of that database waits behind it, hears no `blocked` of its own, and
+  // fails at the overall bound instead of hanging.
+  const q0 = Date.now();
+  const queued = await sdk.evaluate(() =>
+    h.code(() => window.Attune.open({ namespace: 'faults-upgrade-page', embedder: { url: '/models/minilm-l6-v2.q8_0.gguf' }, worker: false })));
+  const queuedMs = Date.now() - q0;
+  ok(queued === 'storage_unavailable' && queuedMs < CALL_TIMEOUT_MS, `page: a second open queued behind the blocked one → ${queued} in ${queuedMs} ms`);
   // The old tab closes: the same open now upgrades and finds the profile.
   await old.evaluate(() => { window['faults-upgrade-worker'].db.close(); window['faults-upgrade-page'].db.close(); });
   for (const mode of ['worker', 'page']) {
@@ -493,6 +502,22 @@ async function limitsSuite(context, origin, mode) {
     ok(code === 'input_too_large' && ms < 1500, `${mode}: ${what} → ${code} in ${ms} ms`);
   }
   ok(kept && after === 'ok', `${mode}: the profile is as it was after the oversized calls, and track works`);
+  // 10 000 tracks fired without awaiting: the first 1 000 wait their turn, the rest fail at once
+  // with `busy` (back-pressure, not a queue that grows without bound).
+  const flood = await page.evaluate(async (worker) => {
+    const b = await window.Attune.open({ namespace: 'faults-flood', embedder: { url: '/models/minilm-l6-v2.q8_0.gguf' }, worker });
+    await b.clear();
+    const t0 = performance.now();
+    const calls = Array.from({ length: 10_000 }, (_, i) => b.track({ type: 'view', item: { id: `f${i % 50}` } }).then(() => 'ok', (e) => e.code));
+    const refusedBy = await Promise.race([Promise.all(calls.slice(1000)), new Promise((r) => setTimeout(() => r(null), 50))]);
+    const codes = await Promise.all(calls);
+    const r = { ok: codes.filter((c) => c === 'ok').length, busy: codes.filter((c) => c === 'busy').length, busyAtOnce: !!refusedBy,
+      ms: Math.round(performance.now() - t0), events: (await b.profile()).stats.events };
+    b.close();
+    return r;
+  }, mode === 'worker');
+  ok(flood.ok === 1000 && flood.busy === 9000 && flood.busyAtOnce && flood.events === 1000,
+    `${mode}: 10 000 tracks without awaiting: 1 000 done, 9 000 refused at once with busy, ${flood.events} events stored (${flood.ms} ms)`);
   await page.close();
 }
 
