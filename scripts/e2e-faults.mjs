@@ -19,10 +19,13 @@
 //   corrupt  garbage in the profile record: `corrupt_record` from every call, the record for
 //            `exportCorrupt()`; `clear()` sets it aside and a fresh profile works; the copy stays
 //            until `discardCorrupt()`
+//   refused  IndexedDB refused inside the worker (the getter throws SecurityError, the global is
+//            missing, open() throws): storage 'auto' keeps a memory profile that ranks and says
+//            why in info().storage; storage 'indexeddb' fails with `storage_unavailable`
 //   limits   rank of 20 001 items, a 50 MB item text, a 100 MB import, 2 000 chat messages:
 //            `input_too_large` at once (before the data crosses to the worker), profile intact;
 //            10 000 tracks without awaiting: 1 000 run, 9 000 fail at once with `busy`
-//   node scripts/e2e-faults.mjs [--chromium PATH] [--headed] [--only steps,tabs,upgrade,newer,evicted,corrupt,limits]
+//   node scripts/e2e-faults.mjs [--chromium PATH] [--headed] [--only steps,tabs,upgrade,newer,evicted,corrupt,refused,limits]
 
 import { createServer } from 'node:http';
 import { promises as fs, createReadStream } from 'node:fs';
@@ -46,11 +49,33 @@ window.AttuneError = AttuneError;
 window.ready = true;
 </script>`;
 
+// IndexedDB as a private mode leaves it inside the worker: a module imported by the worker
+// before the package's own (served as /refused/<how>/worker.js: the package's worker.js with this
+// import first), so the store meets it from its first use.
+const REFUSALS = {
+  throws: "Object.defineProperty(self, 'indexedDB', { configurable: true, get() { throw new DOMException('denied by a test', 'SecurityError'); } });",
+  missing: "Object.defineProperty(self, 'indexedDB', { configurable: true, value: undefined });",
+  'open-throws': "IDBFactory.prototype.open = function () { throw new DOMException('A mutation operation was attempted on a database that did not allow mutations.', 'InvalidStateError'); };",
+};
+const refusedPage = (how) => PAGE.replace("'/attune/index.js'", `'/refused/${how}/index.js'`);
+
 function serve(port) {
   const roots = { '/attune/': path.join(REPO, 'pkg'), '/models/': path.join(REPO, 'models/out') };
   const server = createServer(async (req, res) => {
     const p = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     if (p === '/') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
+    const refused = /^\/refused\/([a-z-]+)\/(.*)$/.exec(p);
+    if (refused && REFUSALS[refused[1]]) {
+      const [, how, rest] = refused;
+      const js = (body) => res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' }).end(body);
+      if (rest === 'page.html') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(refusedPage(how));
+      if (rest === 'refuse.js') return js(REFUSALS[how]);
+      if (rest === 'worker.js') return js(`import './refuse.js';\n${await fs.readFile(path.join(REPO, 'pkg/worker.js'), 'utf8')}`);
+      const file = path.join(REPO, 'pkg', path.normalize(rest));
+      if (!file.startsWith(path.join(REPO, 'pkg')) || !(await fs.stat(file).catch(() => null))?.isFile()) return res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
+      return createReadStream(file).pipe(res);
+    }
     const root = Object.keys(roots).find((r) => p.startsWith(r));
     const file = root && path.join(roots[root], path.normalize(p.slice(root.length)));
     if (!file || !file.startsWith(roots[root]) || !(await fs.stat(file).catch(() => null))?.isFile()) return res.writeHead(404).end();
@@ -467,6 +492,30 @@ async function corruptSuite(context, origin, mode) {
   await page.close();
 }
 
+/** IndexedDB refused inside the worker, three ways. */
+async function refusedSuite(context, origin) {
+  for (const how of Object.keys(REFUSALS)) {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => console.error(`  page error: ${e.message}`));
+    await page.goto(`${origin}/refused/${how}/page.html`);
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 60_000 });
+    await page.evaluate(installHelpers, CALL_TIMEOUT_MS);
+    const r = await page.evaluate(async () => {
+      const embedder = { url: '/models/minilm-l6-v2.q8_0.gguf' };
+      const a = await window.Attune.open({ namespace: 'faults-refused', embedder });
+      await a.track({ type: 'like', item: h.item('m1', 'Gravel bike tyres for mixed terrain', ['cycling']) });
+      const ranked = await a.rank([h.item('m2', 'Jazz trio live tonight'), h.item('m3', 'Road bike wheels compared', ['cycling'])]);
+      const info = await a.info();
+      a.close();
+      const strict = await h.code(() => window.Attune.open({ namespace: 'faults-refused', embedder, storage: 'indexeddb' }));
+      return { storage: info.storage, top: ranked[0].id, strict };
+    });
+    ok(r.storage.backend === 'memory' && r.storage.persistent === false && /storage unavailable/.test(r.storage.why) && r.top === 'm3' && r.strict === 'storage_unavailable',
+      `worker: IndexedDB refused there (${how}): storage 'auto' keeps a memory profile that ranks (why: ${r.storage.why}); 'indexeddb' → ${r.strict}`);
+    await page.close();
+  }
+}
+
 /** Oversized calls fail at once with input_too_large, the profile as it was. */
 async function limitsSuite(context, origin, mode) {
   const page = await newPage(context, origin);
@@ -542,6 +591,7 @@ try {
     if (wanted('corrupt')) await corruptSuite(context, origin, mode);
     if (wanted('limits')) await limitsSuite(context, origin, mode);
   }
+  if (wanted('refused')) await refusedSuite(context, origin);
   if (wanted('tabs')) await tabsSuite(context, origin);
   if (wanted('upgrade')) await upgradeSuite(context, origin);
   if (wanted('newer')) await newerSuite(context, origin);
