@@ -169,6 +169,7 @@ async function measure(chromium, o, root, server, log, name, isolated, sha256) {
     log.length = 0;
     const cached = await loadOnce(chromium, o, profile, `${base}&phase=cold`, foreign);
     if (foreign.length) throw new Error(`requests left 127.0.0.1: ${[...new Set(foreign)].join(', ')}`);
+    if (full.cross_origin_isolated !== isolated) throw new Error(`crossOriginIsolated is ${full.cross_origin_isolated}, expected ${isolated}`);
     return {
       engine: name, isolated, info: full.info, cross_origin_isolated: full.cross_origin_isolated,
       cold_start_uncached_ms: full.cold_start_ms, cold_start_cached_ms: cached.cold_start_ms,
@@ -202,6 +203,7 @@ function summarise(runs, isolated, ref) {
       label: ENGINES[name].label,
       repeats: rs.length,
       info: rs[0].info,
+      cross_origin_isolated: rs[0].cross_origin_isolated,
       cold_start_uncached_ms: round(median(rs.map((r) => r.cold_start_uncached_ms)), 1),
       cold_start_cached_ms: round(median(rs.map((r) => r.cold_start_cached_ms)), 1),
       first_embedding_ms: round(median(rs.map((r) => r.first_embedding_ms)), 1),
@@ -218,6 +220,16 @@ function summarise(runs, isolated, ref) {
     };
   }
   return out;
+}
+
+/** Word pieces per corpus sentence (without [CLS]/[SEP]), by the model's own tokenizer.json. */
+async function wordPieces(corpus, tjsModels) {
+  const { AutoTokenizer, env } = await import(path.join(PEER, 'node_modules/@huggingface/transformers/dist/transformers.node.mjs'));
+  env.allowRemoteModels = false;
+  env.localModelPath = tjsModels + path.sep;
+  const tok = await AutoTokenizer.from_pretrained('all-MiniLM-L6-v2');
+  const n = corpus.map((s) => tok.encode(s).length - 2);
+  return { mean: round(n.reduce((a, b) => a + b, 0) / n.length, 1), median: median(n), min: Math.min(...n), max: Math.max(...n) };
 }
 
 /** Attune (worker mode, what a site gets by default) against the best transformers.js configuration of each measure. */
@@ -293,7 +305,7 @@ async function main() {
     onnxruntime_web: JSON.parse(readFileSync(path.join(PEER, 'node_modules/onnxruntime-web/package.json'), 'utf8')).version,
     ort_wasm: o.ort,
     cpu: `${os.cpus()[0]?.model} × ${os.cpus().length}`,
-    corpus: { file: 'bench/peer/corpus.txt', sentences: corpus.length },
+    corpus: { file: 'bench/peer/corpus.txt', sentences: corpus.length, word_pieces: await wordPieces(corpus, o.tjsModels) },
     repeats: o.repeats,
     duration_s: Math.round((Date.now() - started) / 1000),
     single_thread: single,
