@@ -11,6 +11,7 @@
 // to anywhere but the server fails the run; a missed target is reported, not an error.
 
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -264,6 +265,7 @@ async function main() {
   const sha256 = manifest.files[ENGINES.attune.file].sha256;
   const root = await makeRoot(o);
   const started = new Date();
+  const startCommit = commit();
   const runs = [];
   try {
     for (const isolated of o.isolated ? [false, true] : [false]) {
@@ -299,7 +301,9 @@ async function main() {
   const result = {
     schema: 'attune-peer-bench/1',
     date: started.toISOString(),
-    commit: commit(),
+    commit: startCommit,
+    // Which build of the package ran (pkg/ is built by `make pkg`, not committed).
+    attune_wasm_sha256: createHash('sha256').update(readFileSync(path.join(REPO, 'pkg/attune_wasm_bg.wasm'))).digest('hex'),
     chromium: execFileSync(o.chromium, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
     transformers_js: JSON.parse(readFileSync(path.join(PEER, 'node_modules/@huggingface/transformers/package.json'), 'utf8')).version,
     onnxruntime_web: JSON.parse(readFileSync(path.join(PEER, 'node_modules/onnxruntime-web/package.json'), 'utf8')).version,
