@@ -183,8 +183,7 @@ async function measure(chromium, o, root, server, log, name, isolated, sha256) {
 }
 
 function vectors(b64) {
-  const buf = Buffer.from(b64, 'base64');
-  const all = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+  const all = new Float32Array(new Uint8Array(Buffer.from(b64, 'base64')).buffer);  // copied: aligned
   const out = [];
   for (let i = 0; i < all.length; i += 384) out.push(all.subarray(i, i + 384));
   return out;
