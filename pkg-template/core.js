@@ -162,6 +162,8 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     export: () => core.export(),
     import: (data) => core.import(typeof data === 'string' ? data : toJson(data, 'import(data)')),
     clear: () => core.clear(),
+    exportCorrupt: async () => (await core.exportCorrupt()) ?? null,
+    discardCorrupt: () => core.discardCorrupt(),
     embed: (texts) => core.embed(toJson(texts, 'embed(texts)')),
     // Between batches of new texts the worker reads its messages, so an abort arrives here.
     rank: (items, opts, ctx = {}) => json(core.rank(toJson(items, 'rank(items)'), toJson(plainOptions(opts), 'rank(options)'),

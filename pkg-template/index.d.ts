@@ -164,6 +164,8 @@ export interface Info {
     cacheBudgetBytes: number;
     /** Item ids with vectors from `addVectors` (kept in memory for this instance). */
     precomputedVectors: number;
+    /** Bytes of the profile record this SDK could not read (`exportCorrupt`), 0 if none. */
+    corruptBytes: number;
     originUsage?: number;
     originQuota?: number;
   };
@@ -324,7 +326,9 @@ export interface AttuneAssistant {
   reply(messages: ChatMessage[], options?: ReplyOptions): ReplyStream;
 }
 
-/** Calls run one at a time per instance; at most 1 000 may wait (more fail at once with `busy`). */
+/** Calls run one at a time per instance; at most 1 000 may wait (more fail at once with `busy`).
+ * A call whose arguments would take over 4 MiB as JSON (an import: its text) fails at once with
+ * `input_too_large`, before anything is copied or sent to the worker. */
 export interface AttuneInstance {
   track(event: TrackEvent): Promise<void>;
   /** Adds an explicit fact ("I am vegetarian"); resolves to its id. */
@@ -336,8 +340,16 @@ export interface AttuneInstance {
   export(): Promise<string>;
   /** Replaces the profile by an export (text or parsed), all or nothing. */
   import(data: string | object): Promise<void>;
-  /** Removes everything of the namespace. */
+  /** Removes everything of the namespace; a profile record that cannot be read
+   * (`corrupt_record`, `version_too_new`) is set aside instead, in the same transaction, so a
+   * fresh profile works after it and the unread one stays for `exportCorrupt`. */
   clear(): Promise<void>;
+  /** The stored profile record this SDK could not read, as stored (for the page to offer as a
+   * download or send for support): the current one, else the copy `clear` set aside; `null` if
+   * none. */
+  exportCorrupt(): Promise<string | null>;
+  /** Deletes the copy `clear` set aside; resolves to whether there was one. */
+  discardCorrupt(): Promise<boolean>;
   /** Unit-length embeddings, in order (at most 1024 texts a call). */
   embed(texts: string[], options?: Signalled): Promise<Float32Array[]>;
   /** Ranks up to 20 000 items; texts not seen before are embedded (in batches of 32) and

@@ -16,6 +16,10 @@ const OPTION_NAMES: [&str; 12] = [
 
 /// Largest context block accepted (bytes): a context of 32 768 tokens is far less.
 const MAX_CONTEXT_BYTES: usize = 1 << 20;
+/// Most messages one reply takes (a conversation past the context drops its oldest turns).
+pub const MAX_MESSAGES: usize = 1000;
+/// Most text of all messages together (UTF-8 bytes): the prompt tokenizer takes no more.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
 
 fn bad(msg: impl Into<String>) -> AttuneError {
     AttuneError::InvalidArgument(msg.into())
@@ -142,23 +146,37 @@ pub fn reply_options(options: &JsValue) -> Result<ReplyOptions> {
     Ok(opts)
 }
 
-/// `[{ role, content }, …]` with roles `system`, `user` or `assistant`.
+/// `[{ role, content }, …]` with roles `system`, `user` or `assistant`; at most
+/// [`MAX_MESSAGES`] of them and [`MAX_MESSAGE_BYTES`] of text, refused before the text is
+/// copied into the module (a JS string's length in UTF-16 units never exceeds its UTF-8 bytes).
 pub fn messages(messages: &JsValue) -> Result<Vec<ChatMessage>> {
     let arr = messages.dyn_ref::<Array>().ok_or_else(|| bad("messages must be an array of {role, content}"))?;
+    if arr.length() as usize > MAX_MESSAGES {
+        return Err(AttuneError::InputTooLarge(format!("{} messages, at most {MAX_MESSAGES}", arr.length())));
+    }
+    let mut total = 0usize;
     arr.iter()
         .enumerate()
         .map(|(i, m)| {
             let obj = object(&m, "a message")?.ok_or_else(|| bad(format!("message {i} is missing")))?;
-            let text = |name: &str| -> Result<String> {
-                field(obj, name)?
-                    .and_then(|v| v.as_string())
-                    .ok_or_else(|| bad(format!("message {i}: {name} must be a string")))
+            let text = |name: &str, total: &mut usize| -> Result<String> {
+                let v = field(obj, name)?.filter(JsValue::is_string).ok_or_else(|| bad(format!("message {i}: {name} must be a string")))?;
+                let units = v.unchecked_ref::<js_sys::JsString>().length() as usize;
+                if *total + units > MAX_MESSAGE_BYTES {
+                    return Err(AttuneError::InputTooLarge(format!("messages: over {MAX_MESSAGE_BYTES} bytes of text")));
+                }
+                let s = v.as_string().unwrap_or_default();
+                *total += s.len();
+                if *total > MAX_MESSAGE_BYTES {
+                    return Err(AttuneError::InputTooLarge(format!("messages: over {MAX_MESSAGE_BYTES} bytes of text")));
+                }
+                Ok(s)
             };
-            let role = text("role")?;
+            let role = text("role", &mut total)?;
             if !matches!(role.as_str(), "system" | "user" | "assistant") {
                 return Err(bad(format!("message {i}: role {role:?} is not system, user or assistant")));
             }
-            Ok(ChatMessage::new(role, text("content")?))
+            Ok(ChatMessage::new(role, text("content", &mut total)?))
         })
         .collect()
 }

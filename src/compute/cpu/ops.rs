@@ -1,6 +1,7 @@
 //! Row-wise and elementwise ops on host f32 matrices. Shapes are validated by the backend
 //! before these run; here the functions only rely on `x.len() == rows * cols`.
 
+use super::vmath;
 use crate::error::{AttuneError, Result};
 
 fn invalid<T>(msg: String) -> Result<T> {
@@ -10,17 +11,14 @@ fn invalid<T>(msg: String) -> Result<T> {
 /// Numerically stable softmax in place (subtracts the max). An empty slice is left as is;
 /// a row of `-inf` everywhere becomes all zeros rather than NaN.
 pub fn softmax(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     if max == f32::NEG_INFINITY {
         x.iter_mut().for_each(|v| *v = 0.0);
         return;
     }
-    let mut sum = 0f32;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
-    let inv = 1.0 / sum;
+    // Exponentials first (a loop that vectorizes), then the sum.
+    x.iter_mut().for_each(|v| *v = vmath::exp(*v - max));
+    let inv = 1.0 / sum8(x);
     x.iter_mut().for_each(|v| *v *= inv);
 }
 
@@ -88,10 +86,11 @@ pub fn layer_norm(x: &[f32], cols: usize, gamma: &[f32], beta: &[f32], eps: f32)
     Ok(out)
 }
 
-/// GELU, the exact form: `x/2 · (1 + erf(x/√2))`.
-#[inline]
+/// GELU, the exact (erf) form: `x/2 · (1 + erf(x/√2))` ([`vmath::one_plus_erf`], the
+/// formula of the GPU kernel).
+#[inline(always)]
 pub fn gelu_scalar(x: f32) -> f32 {
-    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+    0.5 * x * vmath::one_plus_erf(x * std::f32::consts::FRAC_1_SQRT_2)
 }
 
 /// GELU of every element in place.
@@ -158,7 +157,7 @@ pub fn rms_norm(x: &[f32], cols: usize, gamma: &[f32], eps: f32) -> Result<Vec<f
 
 /// `silu(g) * u = g / (1 + e^-g) * u`, equal lengths.
 pub fn swiglu(gate: &[f32], up: &[f32]) -> Vec<f32> {
-    gate.iter().zip(up).map(|(&g, &u)| g / (1.0 + (-g).exp()) * u).collect()
+    gate.iter().zip(up).map(|(&g, &u)| g / (1.0 + vmath::exp(-g)) * u).collect()
 }
 
 /// Rotary embedding in place of `[positions.len(), heads * head_dim]` (spec checked by the
