@@ -86,6 +86,13 @@ function plainOptions(opts) {
   return rest;
 }
 
+/** Rank options with the `reasonTexts` given to `open` under the call's own (Rust checks the
+ * keys and placeholders). */
+function withReasonTexts(opts, texts) {
+  if (texts === undefined || (opts !== undefined && (typeof opts !== 'object' || opts === null))) return opts;
+  return { ...opts, reasonTexts: { ...texts, ...opts?.reasonTexts } };
+}
+
 /** `gpu` asked for where WebGPU is missing or fails its self-test: the `device` code. */
 function deviceError(err) {
   return err.code === 'gpu_unavailable' ? new AttuneError('device', err.message, { cause: err }) : err;
@@ -119,7 +126,12 @@ export function checkOpenOptions(o) {
   }
   const storage = o.storage ?? 'auto';
   if (!STORAGES.includes(storage)) throw new AttuneError('invalid_argument', `storage must be one of ${STORAGES.join(', ')}`);
-  return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl, cacheBudget: maxBytes, storage };
+  if (o.reasonTexts !== undefined && (typeof o.reasonTexts !== 'object' || o.reasonTexts === null
+      || Object.values(o.reasonTexts).some((t) => typeof t !== 'string'))) {
+    throw new AttuneError('invalid_argument', 'reasonTexts must be an object of texts by reason key (e.g. { "similarTo.like": "…{title}…" })');
+  }
+  return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl, cacheBudget: maxBytes, storage,
+    reasonTexts: o.reasonTexts };
 }
 
 /**
@@ -164,7 +176,7 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     clear: () => core.clear(),
     embed: (texts) => core.embed(toJson(texts, 'embed(texts)')),
     // Between batches of new texts the worker reads its messages, so an abort arrives here.
-    rank: (items, opts, ctx = {}) => json(core.rank(toJson(items, 'rank(items)'), toJson(plainOptions(opts), 'rank(options)'),
+    rank: (items, opts, ctx = {}) => json(core.rank(toJson(items, 'rank(items)'), toJson(withReasonTexts(plainOptions(opts), options.reasonTexts), 'rank(options)'),
       (done, total) => { ctx.progress?.({ done, total }); return !!ctx.signal?.aborted; })),
     addVectors: (data) => core.addVectors(vectorBytes(data)),
     similar: (query, items, opts) =>

@@ -11,7 +11,7 @@ use crate::compute::device::{DeviceChoice, DeviceReport};
 use crate::error::{AttuneError, Result};
 use crate::model::bert::Encoder;
 use crate::personalize::{Candidate, RankOptions, SimilarOptions, TopicOptions};
-use crate::session::Session;
+use crate::session::{RankReport, Session};
 use crate::embedding::CacheStats;
 use crate::session::EmbedProgress;
 use super::web_store::{StorageChoice, WebStore};
@@ -45,6 +45,8 @@ struct Info<'a> {
     device: &'a DeviceReport,
     embedder: ModelInfo<'a>,
     storage: StorageInfo,
+    /// The last `rank` call's items without text (a warning when there were any).
+    ranking: RankReport,
 }
 
 #[derive(Serialize)]
@@ -262,6 +264,7 @@ impl AttuneCore {
             let (backend, why) = s.store().kind();
             let why = why.map(str::to_string);
             let (cache, precomputed_vectors): (CacheStats, usize) = s.cache_stats().await?;
+            let ranking = s.last_rank().clone();
             let enc = s.encoder();
             json(&Info {
                 namespace: &ns,
@@ -278,6 +281,7 @@ impl AttuneCore {
                     cache_budget_bytes: cache.budget_bytes,
                     precomputed_vectors,
                 },
+                ranking,
             })
         })
         .await
