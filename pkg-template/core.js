@@ -2,7 +2,7 @@
 // a time. It runs inside the worker (worker.js) or, with { worker: false }, in the calling
 // context. Arguments go to Rust as JSON text and are validated there; core methods with object
 // results answer JSON text. Methods of the wasm `AttuneCore` (src/web/core.rs):
-//   rank(itemsJson, optionsJson, onBatch?)  → '[{"id","index","score","explored","pending"?,"reasons":[…]}]'
+//   rank(itemsJson, optionsJson, onBatch?)  → '[{"id","index","score","explored","pending"?,"noText"?,"reasons":[…]}]'
 //       (onBatch(done, total) after each batch of new texts embedded; true cancels)
 //   addVectors(bytes)                       → number of item ids (a precomputed vector file)
 //   similar(queryJson, itemsJson, optsJson) → '[{"id","index","similarity"}]' (query: a text or an item)

@@ -195,8 +195,9 @@ impl AttuneCore {
         Ok(vectors.iter().map(|v| JsValue::from(Float32Array::from(v.as_slice()))).collect())
     }
 
-    /// Ranks items (`[{id, text?, tags?, prior?}]`) for the profile: JSON
-    /// `[{id, index, score, explored, pending?, reasons: [{kind, text, itemId?, tag?}]}]`, best
+    /// Ranks items (`[{id, text?, title?, name?, summary?, description?, tags?, prior?}]`) for
+    /// the profile: JSON `[{id, index, score, explored, pending?, noText?, reasons: [{kind, text,
+    /// itemId?, tag?, event?}]}]`, best
     /// first. `on_progress(done, total)` is called after each batch of new texts embedded; a
     /// truthy return cancels the call (`aborted`; what was embedded stays cached).
     pub async fn rank(&self, items_json: String, options_json: String, on_progress: Option<js_sys::Function>) -> Result<JsValue, JsValue> {
