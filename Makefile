@@ -15,7 +15,7 @@ WASM_OPT_FLAGS := -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-fl
 BINDGEN_OUT := $(TARGET_DIR)/pkg-bindgen
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
-.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank bench-peer eval eval-assistant reference clean
+.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank bench-peer eval eval-tune eval-assistant reference clean
 
 setup:
 	./scripts/setup.sh
@@ -129,6 +129,13 @@ eval: models
 	mkdir -p bench/out
 	$(CLI) eval-movielens --model models/out/minilm-l6-v2.q8_0.gguf --data "$$(python3 scripts/movielens.py)" \
 	  --out bench/out/eval-movielens.json
+
+# The search of the default rank weights on the tuning half of the MovieLens users (the rule is
+# in src/bin/attune/cli/eval/grid.rs), reported on both halves: bench/out/eval-grid.json.
+eval-tune: models
+	mkdir -p bench/out
+	$(CLI) eval-movielens --model models/out/minilm-l6-v2.q8_0.gguf --data "$$(python3 scripts/movielens.py)" \
+	  --grid bench/out/eval-grid.json
 
 # The assistant on scripted profiles (tests/assistant_cases.json), with and without the profile's
 # context, default reply options: profile-use, echo, loop and leak rates (docs/assistant.md) →

@@ -11,7 +11,7 @@ use crate::compute::device::{DeviceChoice, DeviceReport};
 use crate::error::{AttuneError, Result};
 use crate::model::bert::Encoder;
 use crate::personalize::{Candidate, RankOptions, SimilarOptions, TopicOptions};
-use crate::session::Session;
+use crate::session::{RankReport, Session};
 use crate::embedding::CacheStats;
 use crate::session::EmbedProgress;
 use super::web_store::{StorageChoice, WebStore};
@@ -45,6 +45,8 @@ struct Info<'a> {
     device: &'a DeviceReport,
     embedder: ModelInfo<'a>,
     storage: StorageInfo,
+    /// The last `rank` call's items without text (a warning when there were any).
+    ranking: RankReport,
 }
 
 #[derive(Serialize)]
@@ -209,8 +211,9 @@ impl AttuneCore {
         Ok(vectors.iter().map(|v| JsValue::from(Float32Array::from(v.as_slice()))).collect())
     }
 
-    /// Ranks items (`[{id, text?, tags?, prior?}]`) for the profile: JSON
-    /// `[{id, index, score, explored, pending?, reasons: [{kind, text, itemId?, tag?}]}]`, best
+    /// Ranks items (`[{id, text?, title?, name?, summary?, description?, tags?, prior?}]`) for
+    /// the profile: JSON `[{id, index, score, explored, pending?, noText?, reasons: [{kind, text,
+    /// itemId?, tag?, event?}]}]`, best
     /// first. `on_progress(done, total)` is called after each batch of new texts embedded; a
     /// truthy return cancels the call (`aborted`; what was embedded stays cached).
     pub async fn rank(&self, items_json: String, options_json: String, on_progress: Option<js_sys::Function>) -> Result<JsValue, JsValue> {
@@ -279,6 +282,7 @@ impl AttuneCore {
             let why = why.map(str::to_string);
             let (cache, precomputed_vectors): (CacheStats, usize) = s.cache_stats().await?;
             let corrupt_bytes = s.store().unreadable().await?.map_or(0, |r| r.len());
+            let ranking = s.last_rank().clone();
             let enc = s.encoder();
             json(&Info {
                 namespace: &ns,
@@ -296,6 +300,7 @@ impl AttuneCore {
                     precomputed_vectors,
                     corrupt_bytes,
                 },
+                ranking,
             })
         })
         .await

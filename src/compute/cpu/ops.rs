@@ -9,14 +9,32 @@ fn invalid<T>(msg: String) -> Result<T> {
 }
 
 /// Numerically stable softmax in place (subtracts the max). An empty slice is left as is;
-/// a row of `-inf` everywhere becomes all zeros rather than NaN.
+/// a row of `-inf` everywhere becomes all zeros rather than NaN. libm's `expf`, summed in
+/// order: the decoder's attention uses it, and its greedy outputs are pinned by fixtures.
 pub fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        x.iter_mut().for_each(|v| *v = 0.0);
+        return;
+    }
+    let mut sum = 0f32;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    x.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// [`softmax`] with [`vmath::exp`] and eight-lane sums: the loops vectorize (libm's `expf` is
+/// a call per element in wasm). Same edge cases; values within a few ulp of [`softmax`]. The
+/// encoder's attention uses it.
+pub fn softmax_vectorized(x: &mut [f32]) {
     let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     if max == f32::NEG_INFINITY {
         x.iter_mut().for_each(|v| *v = 0.0);
         return;
     }
-    // Exponentials first (a loop that vectorizes), then the sum.
     x.iter_mut().for_each(|v| *v = vmath::exp(*v - max));
     let inv = 1.0 / sum8(x);
     x.iter_mut().for_each(|v| *v *= inv);
@@ -157,7 +175,7 @@ pub fn rms_norm(x: &[f32], cols: usize, gamma: &[f32], eps: f32) -> Result<Vec<f
 
 /// `silu(g) * u = g / (1 + e^-g) * u`, equal lengths.
 pub fn swiglu(gate: &[f32], up: &[f32]) -> Vec<f32> {
-    gate.iter().zip(up).map(|(&g, &u)| g / (1.0 + vmath::exp(-g)) * u).collect()
+    gate.iter().zip(up).map(|(&g, &u)| g / (1.0 + (-g).exp()) * u).collect()
 }
 
 /// Rotary embedding in place of `[positions.len(), heads * head_dim]` (spec checked by the
