@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 /// Most tokens and merges read from one input.
-pub const MAX_ENTRIES: usize = 2048;
+pub const MAX_ENTRIES: usize = 512;
 
 pub struct VocabInput<'a> {
     pub header: &'a [u8],
