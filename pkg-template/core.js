@@ -2,7 +2,7 @@
 // a time. It runs inside the worker (worker.js) or, with { worker: false }, in the calling
 // context. Arguments go to Rust as JSON text and are validated there; core methods with object
 // results answer JSON text. Methods of the wasm `AttuneCore` (src/web/core.rs):
-//   rank(itemsJson, optionsJson, onBatch?)  → '[{"id","index","score","explored","pending"?,"reasons":[…]}]'
+//   rank(itemsJson, optionsJson, onBatch?)  → '[{"id","index","score","explored","pending"?,"noText"?,"reasons":[…]}]'
 //       (onBatch(done, total) after each batch of new texts embedded; true cancels)
 //   addVectors(bytes)                       → number of item ids (a precomputed vector file)
 //   similar(queryJson, itemsJson, optsJson) → '[{"id","index","similarity"}]' (query: a text or an item)
@@ -86,6 +86,13 @@ function plainOptions(opts) {
   return rest;
 }
 
+/** Rank options with the `reasonTexts` given to `open` under the call's own (Rust checks the
+ * keys and placeholders). */
+function withReasonTexts(opts, texts) {
+  if (texts === undefined || (opts !== undefined && (typeof opts !== 'object' || opts === null))) return opts;
+  return { ...opts, reasonTexts: { ...texts, ...opts?.reasonTexts } };
+}
+
 /** `gpu` asked for where WebGPU is missing or fails its self-test: the `device` code. */
 function deviceError(err) {
   return err.code === 'gpu_unavailable' ? new AttuneError('device', err.message, { cause: err }) : err;
@@ -119,7 +126,12 @@ export function checkOpenOptions(o) {
   }
   const storage = o.storage ?? 'auto';
   if (!STORAGES.includes(storage)) throw new AttuneError('invalid_argument', `storage must be one of ${STORAGES.join(', ')}`);
-  return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl, cacheBudget: maxBytes, storage };
+  if (o.reasonTexts !== undefined && (typeof o.reasonTexts !== 'object' || o.reasonTexts === null
+      || Object.values(o.reasonTexts).some((t) => typeof t !== 'string'))) {
+    throw new AttuneError('invalid_argument', 'reasonTexts must be an object of texts by reason key (e.g. { "similarTo.like": "…{title}…" })');
+  }
+  return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl, cacheBudget: maxBytes, storage,
+    reasonTexts: o.reasonTexts };
 }
 
 /**
@@ -162,9 +174,11 @@ export async function openRuntime(rawOptions, progress = () => {}) {
     export: () => core.export(),
     import: (data) => core.import(typeof data === 'string' ? data : toJson(data, 'import(data)')),
     clear: () => core.clear(),
+    exportCorrupt: async () => (await core.exportCorrupt()) ?? null,
+    discardCorrupt: () => core.discardCorrupt(),
     embed: (texts) => core.embed(toJson(texts, 'embed(texts)')),
     // Between batches of new texts the worker reads its messages, so an abort arrives here.
-    rank: (items, opts, ctx = {}) => json(core.rank(toJson(items, 'rank(items)'), toJson(plainOptions(opts), 'rank(options)'),
+    rank: (items, opts, ctx = {}) => json(core.rank(toJson(items, 'rank(items)'), toJson(withReasonTexts(plainOptions(opts), options.reasonTexts), 'rank(options)'),
       (done, total) => { ctx.progress?.({ done, total }); return !!ctx.signal?.aborted; })),
     addVectors: (data) => core.addVectors(vectorBytes(data)),
     similar: (query, items, opts) =>

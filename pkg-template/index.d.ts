@@ -66,6 +66,8 @@ export interface OpenOptions {
    * it) memory for this page, said in `info().storage`; `indexeddb` fails `open` with
    * `storage_unavailable` instead; `memory` never persists. */
   storage?: 'auto' | 'indexeddb' | 'memory';
+  /** Replacements for the reasons' texts in every `rank` of this instance (see `ReasonTexts`). */
+  reasonTexts?: ReasonTexts;
 }
 
 export type EventType =
@@ -73,8 +75,14 @@ export type EventType =
 
 export interface Item {
   id: string;
-  /** What gets embedded (title, summary…). */
+  /** What gets embedded. Without it, the text is built from `title` (else `name`) and
+   * `summary` (else `description`), trimmed and joined by ". "; an item with none of these
+   * (and no `addVectors` vector) is ranked by tags and prior only (`noText`, `info().ranking`). */
   text?: string;
+  title?: string;
+  name?: string;
+  summary?: string;
+  description?: string;
   tags?: string[];
   url?: string;
   /** Other fields of the page's own item objects are allowed and ignored. */
@@ -164,9 +172,14 @@ export interface Info {
     cacheBudgetBytes: number;
     /** Item ids with vectors from `addVectors` (kept in memory for this instance). */
     precomputedVectors: number;
+    /** Bytes of the profile record this SDK could not read (`exportCorrupt`), 0 if none. */
+    corruptBytes: number;
     originUsage?: number;
     originQuota?: number;
   };
+  /** The last `rank` call: its items, those without any text (see `Ranked.noText`), and a
+   * warning naming the first of them. */
+  ranking: { items: number; itemsWithoutText: number; warning?: string };
 }
 
 export interface Signalled {
@@ -178,7 +191,8 @@ export interface RankOptions extends Signalled {
   limit?: number;
   /** 0 (pure relevance) … 1 (most varied): maximal marginal relevance. */
   diversity?: number;
-  /** Share of slots given to items outside the known interests, 0 … 1 (alias `exploration`). */
+  /** Share of slots given to items outside the known interests, 0 … 1 (alias `exploration`);
+   * default 0 (off). Never the first 3 slots. */
   explore?: number;
   exploration?: number;
   /** Seed of the exploration draw: the same seed and input give the same ranking. */
@@ -197,16 +211,34 @@ export interface RankOptions extends Signalled {
   cachedOnly?: boolean;
   /** Told after each batch of new texts embedded (a first `rank` of a large catalog). */
   onProgress?: (progress: { done: number; total: number }) => void;
+  /** Replacements for the reasons' texts (over those given to `open`). */
+  reasonTexts?: ReasonTexts;
 }
 
-export type ReasonKind = 'similarTo' | 'tag' | 'interest' | 'new' | 'popular' | 'pageOrder';
+export type ReasonKind = 'seen' | 'similarTo' | 'tag' | 'interest' | 'new' | 'popular' | 'pageOrder';
 
-/** Why an item ranks where it does, in words a person understands, and what it refers to. */
+/** The event kinds a reason's verb comes from ("read", "clicked", "liked", "bought"…). */
+export type ReasonEvent = 'view' | 'click' | 'dwell' | 'like' | 'share' | 'purchase' | 'search';
+
+/**
+ * The one table of reason texts, by key: `seen.<event>` ("you liked this"),
+ * `similarTo.<event>` ("similar to “{title}”, which you liked"; `{title}` is the cited item's
+ * first sentence), `tag` ("you often pick “{tag}”"), `interest`, `new`, `popular`, `pageOrder`.
+ * Any subset may be replaced (to translate them); an unknown key, or a placeholder other than
+ * the key's own, is `invalid_argument`.
+ */
+export type ReasonTexts = { [key: string]: string };
+
+/** Why an item ranks where it does, in words a person understands, and what it refers to.
+ * At most two per item, strongest first; none when nothing strong enough is true. */
 export interface Reason {
   kind: ReasonKind;
   text: string;
+  /** `similarTo`: the cited item (never the ranked item itself nor a near-duplicate). */
   itemId?: string;
   tag?: string;
+  /** `seen` and `similarTo`: the strongest event the user gave that item. */
+  event?: ReasonEvent;
 }
 
 export interface Ranked {
@@ -218,6 +250,9 @@ export interface Ranked {
   explored: boolean;
   /** Ranked without its text's embedding (`cachedOnly`, not cached yet). */
   pending?: boolean;
+  /** The item had no `text`, `title`, `name`, `summary` or `description` and no precomputed
+   * vector: ranked by tags and prior only. */
+  noText?: boolean;
   reasons: Reason[];
 }
 
@@ -309,7 +344,9 @@ export interface AttuneAssistant {
   reply(messages: ChatMessage[], options?: ReplyOptions): ReplyStream;
 }
 
-/** Calls run one at a time per instance; at most 1 000 may wait (more fail at once with `busy`). */
+/** Calls run one at a time per instance; at most 1 000 may wait (more fail at once with `busy`).
+ * A call whose arguments would take over 4 MiB as JSON (an import: its text) fails at once with
+ * `input_too_large`, before anything is copied or sent to the worker. */
 export interface AttuneInstance {
   track(event: TrackEvent): Promise<void>;
   /** Adds an explicit fact ("I am vegetarian"); resolves to its id. */
@@ -321,8 +358,16 @@ export interface AttuneInstance {
   export(): Promise<string>;
   /** Replaces the profile by an export (text or parsed), all or nothing. */
   import(data: string | object): Promise<void>;
-  /** Removes everything of the namespace. */
+  /** Removes everything of the namespace; a profile record that cannot be read
+   * (`corrupt_record`, `version_too_new`) is set aside instead, in the same transaction, so a
+   * fresh profile works after it and the unread one stays for `exportCorrupt`. */
   clear(): Promise<void>;
+  /** The stored profile record this SDK could not read, as stored (for the page to offer as a
+   * download or send for support): the current one, else the copy `clear` set aside; `null` if
+   * none. */
+  exportCorrupt(): Promise<string | null>;
+  /** Deletes the copy `clear` set aside; resolves to whether there was one. */
+  discardCorrupt(): Promise<boolean>;
   /** Unit-length embeddings, in order (at most 1024 texts a call). */
   embed(texts: string[], options?: Signalled): Promise<Float32Array[]>;
   /** Ranks up to 20 000 items; texts not seen before are embedded (in batches of 32) and

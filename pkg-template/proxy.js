@@ -11,6 +11,55 @@ const isFn = (f) => typeof f === 'function';
 /** Calls one instance keeps waiting at most; past it a call fails at once with `busy`. */
 export const MAX_PENDING_CALLS = 1000;
 
+/** Most JSON one argument may take (the core's limit: src/web/args.rs MAX_ARG_BYTES, and an
+ * import's, the profile's PROFILE_BYTES); the chat messages' text, MAX_MESSAGE_BYTES. */
+export const MAX_ARG_BYTES = 4 << 20;
+export const MAX_MESSAGE_BYTES = 1 << 20;
+export const MAX_MESSAGES = 1000;
+/** Calls whose arguments are bytes, not JSON (a vector file may be larger). */
+const BINARY_ARGS = new Set(['addVectors']);
+
+/** Whether `value` would take more than `limit` bytes as JSON, counted as a lower bound (a
+ * string's UTF-16 length never exceeds its UTF-8 bytes) and stopped once past the limit, so a
+ * 50 MB string or a million-item array is refused before it is stringified, copied or posted. */
+function overLimit(value, limit) {
+  let n = 0;
+  const stack = [value];
+  const seen = new Set();
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') n += v.length;
+    else if (v === null || typeof v !== 'object') n += 1;
+    else if (!seen.has(v) && !ArrayBuffer.isView(v) && !(v instanceof ArrayBuffer)) {
+      seen.add(v);
+      const keys = Array.isArray(v) ? null : Object.keys(v);
+      n += keys ? keys.length : v.length;
+      if (n > limit) return true;
+      if (keys) for (const k of keys) { n += k.length; stack.push(v[k]); }
+      else for (let i = 0; i < v.length; i++) stack.push(v[i]);
+    }
+    if (n > limit) return true;
+  }
+  return false;
+}
+
+/** Past the core's limits on a reply's messages (src/web/chat_args.rs): their count, or the
+ * text of their roles and contents (a lower bound of its UTF-8 bytes). */
+function messagesOverLimit(messages) {
+  if (!Array.isArray(messages)) return false; // the core says what is wrong with it
+  if (messages.length > MAX_MESSAGES) return true;
+  let n = 0;
+  for (const m of messages) {
+    for (const v of [m?.role, m?.content]) if (typeof v === 'string') n += v.length;
+    if (n > MAX_MESSAGE_BYTES) return true;
+  }
+  return false;
+}
+
+function tooLarge(what, limit) {
+  return new AttuneError('input_too_large', `${what}: over ${limit} bytes; refused before it was sent`);
+}
+
 function checkSignal(signal) {
   if (signal !== undefined && !(typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal)) {
     throw new AttuneError('invalid_argument', 'signal must be an AbortSignal');
@@ -255,6 +304,10 @@ function client(transport) {
   const t = {
     ...transport,
     call(...a) {
+      const [method, args] = a;
+      if (!BINARY_ARGS.has(method) && args.some((v) => overLimit(v, MAX_ARG_BYTES))) {
+        return Promise.reject(tooLarge(`${method}(…)`, MAX_ARG_BYTES));
+      }
       if (inFlight >= MAX_PENDING_CALLS) {
         return Promise.reject(new AttuneError('busy', `${MAX_PENDING_CALLS} calls are already waiting; await some before making more`));
       }
@@ -281,6 +334,8 @@ function client(transport) {
     export: () => call('export'),
     import: (data) => call('import', data),
     clear: () => call('clear'),
+    exportCorrupt: () => call('exportCorrupt'),
+    discardCorrupt: () => call('discardCorrupt'),
     embed: (texts, options) => {
       let parts;
       try { parts = stripSignal(options); } catch (e) { return Promise.reject(e); }
@@ -305,6 +360,11 @@ function client(transport) {
         } catch (e) {
           const s = replyStream(() => {});
           s.fail(e);
+          return s;
+        }
+        if (messagesOverLimit(messages)) {
+          const s = replyStream(() => {});
+          s.fail(tooLarge('assistant.reply(messages)', `${MAX_MESSAGES} messages or ${MAX_MESSAGE_BYTES}`));
           return s;
         }
         return t.reply(messages, parts.opts, parts.signal);

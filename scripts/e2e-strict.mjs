@@ -141,7 +141,8 @@ function checkFlow(f, where) {
   ok(f.refused.negative.startsWith('invalid_argument') && f.refused.negative.includes('weight -1'), `${where}: weight -1 → ${f.refused.negative}`);
   const ids = f.ranked.map((r) => r.id);
   ok(ids.length === 50 && new Set(ids).size === 50 && [...f.rankedDefault].sort().join() === [...ids].sort().join(), `${where}: 50 items ranked, each once`);
-  ok(f.ranked.every((r, i) => Number.isFinite(r.score) && (i === 0 || f.ranked[i - 1].score >= r.score) && r.reasons.length > 0), `${where}: finite scores best first, with reasons`);
+  ok(f.ranked.every((r, i) => Number.isFinite(r.score) && (i === 0 || f.ranked[i - 1].score >= r.score)
+    && r.reasons.length <= 2 && r.reasons.every((x) => typeof x.text === 'string' && x.itemId !== r.id)), `${where}: finite scores best first, at most two reasons, none citing the item itself`);
   const top = ids.slice(0, 10);
   const cycling = top.filter((id) => id.startsWith('cycling-')).length;
   ok(cycling >= 7 && !top.some((id) => id.startsWith('finance-')), `${where}: top 10 has ${cycling} cycling items, no finance (disliked): ${top.join(' ')}`);

@@ -3,7 +3,8 @@
 # ~/.cache/attune/npm), type-checks the TypeScript tour of the API (tsc --noEmit), builds the
 # Vite and webpack examples from pkg/ (run `make pkg` first), then drives the examples in
 # headless Chromium (scripts/e2e.mjs), then pkg/ on strict pages: CSP, Trusted Types, COOP/COEP
-# (scripts/e2e-strict.mjs). Arguments go to both (--chromium PATH, --headed, --only NAMES).
+# (scripts/e2e-strict.mjs), storage faults and oversized calls (scripts/e2e-faults.mjs). Arguments
+# go to each (--chromium PATH, --headed, --only NAMES).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f pkg/attune_wasm_bg.wasm ] || { echo "e2e: pkg/ is missing; run make pkg" >&2; exit 1; }
@@ -19,6 +20,9 @@ done
   --output-path dist --no-stats && cp index.html dist/)
 node scripts/e2e.mjs "$@"
 node scripts/e2e-strict.mjs "$@"
+# Storage faults (a failed request at every step of each call, a blocked upgrade, eviction, a
+# corrupt record) and oversized calls, in worker and in-page modes.
+node scripts/e2e-faults.mjs "$@"
 # A real catalog in both modes: 1 000-item ranks, 1 000 tracks, memory after GC (needs the CLI
 # for its precomputed vector file).
 node scripts/scale.mjs "$@"

@@ -21,6 +21,14 @@ if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers >/dev/null
 fi
 
+# Python venvs (the numpy references, `make bench-peer`'s onnx tools): Debian's python3 needs
+# python3-venv for ensurepip.
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  step "installing python3-venv (apt)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+fi
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   step "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown

@@ -65,13 +65,41 @@ pub struct Session<S: Store> {
     /// call (a few seconds on a CPU), then kept for the session. Not in the store's embedding
     /// cache: its few hundred entries would push out the item embeddings it is bounded for.
     label_vectors: Option<Vec<Vec<f32>>>,
+    /// What the last `rank` met: items it could only rank by tags and prior.
+    last_rank: RankReport,
+}
+
+/// Items of the last `rank` call that had no text (none of `text`, `title`, `name`, `summary`,
+/// `description`) and no precomputed vector: `info()` shows it, so such a page is not
+/// silently left unpersonalized.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RankReport {
+    pub items: usize,
+    pub items_without_text: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+impl RankReport {
+    fn of(items: &[Candidate], without: &[usize]) -> Self {
+        let warning = without.first().map(|&i| {
+            let more = if without.len() > 1 { format!(" and {} more", without.len() - 1) } else { String::new() };
+            format!(
+                "item {i} ({:?}){more} had no {} and no precomputed vector: ranked by tags and prior only",
+                items[i].id,
+                crate::profile::item_text::FIELDS
+            )
+        });
+        RankReport { items: items.len(), items_without_text: without.len(), warning }
+    }
 }
 
 impl<S: Store> Session<S> {
     pub fn new(store: S, encoder: Encoder) -> Self {
         let hot = EmbeddingTable::new(store.embedding_budget());
         let keys = KeyMemo::new(encoder.model_id());
-        Session { store, encoder, hot, catalog: Catalog::default(), keys, label_vectors: None }
+        Session { store, encoder, hot, catalog: Catalog::default(), keys, label_vectors: None, last_rank: RankReport::default() }
     }
 
     pub fn store(&self) -> &S {
@@ -153,6 +181,11 @@ impl<S: Store> Session<S> {
         Ok((stats, self.catalog.len()))
     }
 
+    /// What the last `rank` call met (items without text), for `info()`.
+    pub fn last_rank(&self) -> &RankReport {
+        &self.last_rank
+    }
+
     /// Records one event: its text is embedded (cached), then the profile is updated in one
     /// store transaction. On any error the stored profile is unchanged.
     pub async fn track(&mut self, event: &Event, now_ms: i64) -> Result<()> {
@@ -229,7 +262,10 @@ impl<S: Store> Session<S> {
         let mut ranked = personalize::rank(&profile, items, &vectors, opts, now_ms)?;
         for r in &mut ranked {
             r.pending = vectors.row(r.index).is_none() && item_text(&items[r.index]).is_some();
+            r.no_text = item_text(&items[r.index]).is_none() && self.catalog.get(&r.id).is_none();
         }
+        let without: Vec<usize> = (0..items.len()).filter(|&i| item_text(&items[i]).is_none() && self.catalog.get(&items[i].id).is_none()).collect();
+        self.last_rank = RankReport::of(items, &without);
         Ok(ranked)
     }
 

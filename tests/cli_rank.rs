@@ -60,7 +60,7 @@ fn rank_prints_every_item_once_best_first_with_reasons() {
     assert!(pos("x1") > pos("x3"), "the disliked topic below a neutral item of the same prior: {ids:?}");
     let scores: Vec<f64> = lines.iter().map(|l| l["score"].as_f64().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
-    assert!(lines.iter().all(|l| !l["reasons"].as_array().unwrap().is_empty()));
+    assert!(lines.iter().all(|l| l["reasons"].as_array().unwrap().len() <= 2));
     assert!(lines[0]["reasons"].as_array().unwrap().iter().any(|r| r.as_str().unwrap().contains("cycling")), "{:?}", lines[0]);
 
     let out = rank(&d, &["--limit", "2"]);

@@ -70,6 +70,36 @@ fn the_liked_topic_ranks_above_the_others() {
 }
 
 #[test]
+fn items_as_pages_give_them_are_embedded_and_items_without_text_reported() {
+    pollster::block_on(async {
+        let mut s = cyclist().await;
+        // A page's own objects: no `text`, the item-text rule builds it.
+        let page: Vec<Candidate> = serde_json::from_str(
+            r#"[{"id":"p1","title":"Ten houseplants that survive anything","price":12},
+                {"id":"p2","title":"Training plan for your first 100 km bike ride","summary":"Twelve weeks, three rides a week."},
+                {"id":"p3","name":"Gravel bike tyres"},
+                {"id":"p4","headline":"A field this SDK does not read"}]"#,
+        )
+        .unwrap();
+        assert_eq!(page[1].text.as_deref(), Some("Training plan for your first 100 km bike ride. Twelve weeks, three rides a week."));
+        let r = s.rank(&page, &RankOptions::default(), NOW).await.unwrap();
+        // The two bike items (text from title + summary, and from name) above the houseplants.
+        let mut top2 = [r[0].id.as_str(), r[1].id.as_str()];
+        top2.sort_unstable();
+        assert_eq!(top2, ["p2", "p3"], "{r:?}");
+        for x in &r[..2] {
+            let cited = x.reasons.iter().find(|x| x.kind == ReasonKind::SimilarTo).expect("a cited liked item");
+            assert!(cited.text.ends_with(", which you liked") && cited.item_id.as_deref().is_some_and(|id| id.starts_with('h')), "{cited:?}");
+        }
+        let p4 = r.iter().find(|x| x.id == "p4").unwrap();
+        assert!(p4.no_text && r.iter().filter(|x| x.no_text).count() == 1);
+        let report = s.last_rank();
+        assert_eq!((report.items, report.items_without_text), (4, 1));
+        assert!(report.warning.as_deref().is_some_and(|w| w.contains("item 3 (\"p4\")") && w.contains("title")), "{report:?}");
+    });
+}
+
+#[test]
 fn bad_input_is_refused_and_the_profile_is_untouched() {
     pollster::block_on(async {
         let mut s = cyclist().await;

@@ -255,6 +255,10 @@ async fn bad_arguments_are_invalid_argument_and_leave_the_instance_working() {
         assert_eq!(code(&err), "invalid_argument", "{m}");
     }
     assert_eq!(code(&a.complete(42.into(), JsValue::UNDEFINED).err().unwrap()), "invalid_argument");
+    // Past 1 000 messages or 1 MiB of their text: refused before the text is copied in.
+    let many: Array = (0..1001).map(|_| user("hi").unchecked_into::<Array>().get(0)).collect();
+    assert_eq!(code(&a.reply(many.into(), JsValue::UNDEFINED).err().unwrap()), "input_too_large");
+    assert_eq!(code(&a.reply(user(&"x".repeat(2 << 20)), JsValue::UNDEFINED).err().unwrap()), "input_too_large");
     still_works(&a).await;
     // Too long for the context: refused, the instance keeps working.
     let small = Assistant::load(MODEL, js(r#"{"context":32}"#)).unwrap();

@@ -1,6 +1,7 @@
 //! The IndexedDB store in headless Chromium (wasm-bindgen-test): persistence across reopen,
 //! two connections writing interleaved, upgrade of an older record, refusal of a newer one,
-//! a quota error and a malformed import, each leaving the stored profile as it was.
+//! a quota error and a malformed import, each leaving the stored profile as it was; an unreadable
+//! profile set aside by `clear`, and a database deleted under an open store.
 //! Run with `make test-browser`.
 
 #![cfg(target_arch = "wasm32")]
@@ -259,4 +260,27 @@ async fn a_layout_1_database_upgrades_keeping_the_profile() {
     let k = CacheKey::new("m", "t");
     s.put_embeddings(&[(k, CompactVector::encode(&unit(2)).unwrap())]).await.unwrap();
     assert!(s.embeddings(&[k]).await.unwrap()[0].is_some());
+}
+
+#[wasm_bindgen_test]
+async fn an_unreadable_profile_is_set_aside_and_a_deleted_database_reopens() {
+    let s = fresh("aside").await;
+    track(&s, 0).await.unwrap();
+    s.put_raw("profile", "{\"format\":").await.unwrap();
+    assert_eq!(s.load().await.unwrap_err().code(), "corrupt_record");
+    assert_eq!(s.unreadable().await.unwrap().as_deref(), Some("{\"format\":"));
+    // clear sets it aside in its transaction; a fresh profile works after it.
+    s.clear().await.unwrap();
+    assert_eq!(s.load().await.unwrap().stats.events, 0);
+    track(&s, 1).await.unwrap();
+    assert_eq!(s.raw("profile.unreadable").await.unwrap().as_deref(), Some("{\"format\":"));
+    assert_eq!(s.unreadable().await.unwrap().as_deref(), Some("{\"format\":"));
+    assert!(s.discard_unreadable().await.unwrap());
+    assert_eq!(s.unreadable().await.unwrap(), None);
+    // The database deleted while the store holds it open (as another tab would): the store lets
+    // go (the delete completes), and its next calls work on a fresh database.
+    IndexedDbStore::delete_database("aside").await.unwrap();
+    assert_eq!(s.load().await.unwrap().stats.events, 0);
+    track(&s, 2).await.unwrap();
+    assert_eq!(s.load().await.unwrap().stats.events, 1);
 }

@@ -1,6 +1,7 @@
 //! Exploration: a small, seeded share of the shown slots goes to items outside the known
 //! interests, so the profile can learn what it does not know yet. Reproducible: the same seed
-//! and input give the same draw.
+//! and input give the same draw. Off by default (`exploration` 0); when on, the first
+//! [`PROTECTED_SLOTS`] shown slots are never taken, so the strongest matches stay on top.
 
 use crate::model::sampler::SplitMix64;
 
@@ -8,14 +9,17 @@ use crate::model::sampler::SplitMix64;
 /// caller shows; `share` of them (rounded, at most the candidates available) go to items of
 /// `novel` (indices eligible for exploration) that are not already shown. The top slot is never
 /// taken. Returns the new order and the indices placed by exploration.
+/// Shown slots at the top that exploration never takes.
+pub const PROTECTED_SLOTS: usize = 3;
+
 pub fn explore(order: &[usize], novel: &[bool], shown: usize, share: f32, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let shown = shown.min(order.len());
     let slots = ((share as f64) * shown as f64).round() as usize;
-    if slots == 0 || shown < 2 {
+    if slots == 0 || shown <= PROTECTED_SLOTS {
         return (order.to_vec(), Vec::new());
     }
     let mut pool: Vec<usize> = order[shown..].iter().copied().filter(|&i| novel[i]).collect();
-    let slots = slots.min(pool.len()).min(shown - 1);
+    let slots = slots.min(pool.len()).min(shown - PROTECTED_SLOTS);
     if slots == 0 {
         return (order.to_vec(), Vec::new());
     }
@@ -26,8 +30,8 @@ pub fn explore(order: &[usize], novel: &[bool], shown: usize, share: f32, seed: 
         pool.swap(k, j);
     }
     let picks: Vec<usize> = pool[..slots].to_vec();
-    // Distinct slot positions in 1..shown, drawn the same way.
-    let mut positions: Vec<usize> = (1..shown).collect();
+    // Distinct slot positions in PROTECTED_SLOTS..shown, drawn the same way.
+    let mut positions: Vec<usize> = (PROTECTED_SLOTS..shown).collect();
     for k in 0..slots {
         let j = k + (rng.next_u64() % (positions.len() - k) as u64) as usize;
         positions.swap(k, j);

@@ -8,6 +8,7 @@ pub mod filter;
 pub mod mmr;
 pub mod options;
 pub mod rank;
+pub mod reason_texts;
 pub mod reasons;
 pub mod score;
 pub mod similar;
@@ -15,12 +16,15 @@ pub mod topics;
 mod types;
 
 #[cfg(test)]
+mod reasons_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod proptests;
 
 pub use options::{RankOptions, SimilarOptions, TopicOptions};
 pub use rank::rank;
+pub use reason_texts::ReasonTexts;
 pub use similar::similar;
 pub use topics::{Taxonomy, Topic};
 pub use types::{Candidate, Ranked, Reason, ReasonKind, SimilarItem};

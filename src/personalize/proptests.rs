@@ -63,3 +63,45 @@ proptest! {
         }
     }
 }
+
+/// Cosine of two vectors (0 when either is zero).
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n(a) == 0.0 || n(b) == 0.0 { 0.0 } else { dot / (n(a) * n(b)) }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// No reason cites the ranked item itself, nor an item whose vector is the ranked item's
+    /// (some page items copy the vector of an item in the profile, under their own id); at most
+    /// two reasons per item.
+    #[test]
+    fn no_item_is_explained_by_itself_or_its_duplicate(
+        config in config(),
+        ops in prop::collection::vec(op(), 0..30),
+        (items, mut vectors) in items(),
+        copies in prop::collection::vec(prop::option::of(0..16usize), 16),
+        opts in options(),
+    ) {
+        let (p, now) = build(&config, &ops);
+        let stored: Vec<(String, Vec<f32>)> =
+            p.recent.items.iter().filter_map(|r| Some((r.id.clone(), r.vector.as_ref()?.dequantize().ok()?))).collect();
+        for (v, copy) in vectors.iter_mut().zip(&copies) {
+            if let Some((_, sv)) = copy.filter(|_| !stored.is_empty()).map(|c| &stored[c % stored.len()]) {
+                *v = Some(sv.clone());
+            }
+        }
+        let ranked = rank(&p, &items, &ItemMatrix::from_f32(&vectors).unwrap(), &opts, now).unwrap();
+        for r in &ranked {
+            prop_assert!(r.reasons.len() <= reasons::MAX_REASONS, "{:?}", r.reasons);
+            for cited in r.reasons.iter().filter_map(|x| x.item_id.as_deref()) {
+                prop_assert_ne!(cited, r.id.as_str(), "{:?}", r.reasons);
+                if let (Some(v), Some((_, sv))) = (&vectors[r.index], stored.iter().find(|(id, _)| id == cited)) {
+                    prop_assert!(cosine(v, sv) < 0.99, "{} cites {} at cosine {}", r.id, cited, cosine(v, sv));
+                }
+            }
+        }
+    }
+}

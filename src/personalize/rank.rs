@@ -57,7 +57,8 @@ pub fn rank(profile: &Profile, items: &[Candidate], vectors: &ItemMatrix, opts: 
                 score: p.score,
                 explored: was_explored,
                 pending: false,
-                reasons: reasons(&s, p, was_explored),
+                no_text: false,
+                reasons: reasons(&s, &items[i], p, was_explored, &opts.reason_texts),
             }
         })
         .collect())

@@ -8,12 +8,13 @@
 //! - the page's prior (popularity, freshness), weighted.
 
 use super::options::RankOptions;
+use super::reasons::{strongest_event, DUPLICATE_MIN};
 use super::types::Candidate;
 use crate::embedding::ItemMatrix;
 use crate::error::Result;
 use crate::profile::tags::normalize_all;
 use crate::profile::vector::unit;
-use crate::profile::{CentroidSims, Profile, ScoreBreakdown};
+use crate::profile::{CentroidSims, EventKind, Profile, ScoreBreakdown};
 
 /// Liked items whose closeness counts: the mean of the best this many cosines.
 pub const NEIGHBORS: usize = 3;
@@ -26,6 +27,8 @@ pub const NEIGHBOR_POOL: usize = 16;
 pub struct Liked {
     pub id: String,
     pub snippet: Option<String>,
+    /// The strongest positive event the item got (the verb of a reason citing it).
+    pub event: EventKind,
     pub vector: Vec<f32>,
 }
 
@@ -41,6 +44,7 @@ pub struct Signals<'a> {
 impl<'a> Signals<'a> {
     pub fn new(profile: &'a Profile, now: i64) -> Self {
         // Newest last in the recent list: the last NEIGHBOR_POOL liked ones, oldest first.
+        let weights = &profile.config.type_weights;
         let mut liked: Vec<Liked> = profile
             .recent
             .items
@@ -49,7 +53,8 @@ impl<'a> Signals<'a> {
             .filter(|r| r.interest.is_some() && r.negative.is_none())
             .filter_map(|r| {
                 let v = unit(&r.vector.as_ref()?.dequantize().ok()?)?;
-                Some(Liked { id: r.id.clone(), snippet: r.snippet.clone(), vector: v })
+                let event = strongest_event(r, |k| weights.base(k) > 0.0).unwrap_or(EventKind::View);
+                Some(Liked { id: r.id.clone(), snippet: r.snippet.clone(), event, vector: v })
             })
             .take(NEIGHBOR_POOL)
             .collect();
@@ -85,6 +90,9 @@ pub struct Parts {
     pub neighbor: f32,
     /// The nearest liked item and its cosine.
     pub nearest: Option<(usize, f32)>,
+    /// The nearest liked item that is neither this item (same id) nor a near-duplicate of it
+    /// (cosine ≥ [`DUPLICATE_MIN`]): the one a reason may cite.
+    pub cited: Option<(usize, f32)>,
     pub prior: f32,
     /// `interest·w_i − negative·w_n` (the profile's weights) `+ tag_weight × tag_share +
     /// neighbor_weight × neighbor`.
@@ -169,7 +177,10 @@ pub fn score(s: &Signals, sims: Option<ItemSims>, c: &Candidate, opts: &RankOpti
     let profile = s.profile.score_with(centroid, &c.tags, Some(&c.id), s.now);
     let mut parts = Parts { profile, prior: c.prior.unwrap_or(0.0), ..Default::default() };
     if let Some(x) = sims {
-        parts.nearest = x.liked.iter().copied().enumerate().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+        let best = |(_, a): &(usize, f32), (_, b): &(usize, f32)| a.total_cmp(b);
+        let sims = || x.liked.iter().copied().enumerate().rev();
+        parts.nearest = sims().max_by(best);
+        parts.cited = sims().filter(|&(j, sim)| s.liked[j].id != c.id && sim < DUPLICATE_MIN).max_by(best);
         let mut positive = [0f32; NEIGHBOR_POOL];
         for (p, v) in positive.iter_mut().zip(x.liked) {
             *p = v.max(0.0);

@@ -132,14 +132,15 @@ fn vecs(vs: &[[f32; 4]]) -> Vec<Option<Vec<f32>>> {
 fn the_liked_topic_ranks_first_and_reasons_say_why() {
     let p = cyclist();
     let items = [cand("gossip", &["celebs"]), cand("other", &[]), cand("bike", &["cycling"])];
-    let r = rank(&p, &items, &vecs(&[GOSSIP, OTHER, BIKE]), &opts(), NOW).unwrap();
+    // Cosine 0.8 to l1 and 0.86 to l2: similar to both, a duplicate of neither.
+    let r = rank(&p, &items, &vecs(&[GOSSIP, OTHER, [0.8, 0.6, 0.0, 0.0]]), &opts(), NOW).unwrap();
     assert_eq!(ids(&r), ["bike", "other", "gossip"]);
     let kinds: Vec<ReasonKind> = r[0].reasons.iter().map(|x| x.kind).collect();
     assert!(kinds.contains(&ReasonKind::SimilarTo) && kinds.contains(&ReasonKind::Tag), "{:?}", r[0].reasons);
     let similar = r[0].reasons.iter().find(|x| x.kind == ReasonKind::SimilarTo).unwrap();
-    assert_eq!(similar.text, "similar to “Alpine road climbs” you liked");
-    assert_eq!(similar.item_id.as_deref(), Some("l1"));
-    assert!(r.iter().all(|x| !x.reasons.is_empty()));
+    assert_eq!(similar.text, "similar to “Gravel bike review”, which you liked");
+    assert_eq!((similar.item_id.as_deref(), similar.event), (Some("l2"), Some(EventKind::Like)));
+    assert!(r.iter().all(|x| x.reasons.len() <= super::reasons::MAX_REASONS));
 }
 
 #[test]
@@ -212,7 +213,18 @@ fn exploration_places_novel_items_and_says_so() {
     let explored: Vec<&Ranked> = r.iter().filter(|x| x.explored).collect();
     assert_eq!(explored.len(), 2);
     assert!(explored.iter().all(|x| x.id.starts_with("new") && x.reasons[0].kind == ReasonKind::New));
-    assert!(!r[0].explored, "the top slot stays relevance");
+    assert!(r[..super::explore::PROTECTED_SLOTS].iter().all(|x| !x.explored), "the top slots stay relevance");
+}
+
+#[test]
+fn exploration_is_off_by_default() {
+    let p = cyclist();
+    let items: Vec<Candidate> = (0..10).map(|i| cand(&format!("i{i}"), &[])).collect();
+    let v: Vec<Option<Vec<f32>>> = (0..10).map(|i| Some(if i < 5 { BIKE.to_vec() } else { OTHER.to_vec() })).collect();
+    let r = rank(&p, &items, &v, &RankOptions { limit: Some(5), ..RankOptions::default() }, NOW).unwrap();
+    assert!(r.iter().all(|x| !x.explored));
+    let on = rank(&p, &items, &v, &RankOptions { limit: Some(5), exploration: 0.4, ..RankOptions::default() }, NOW).unwrap();
+    assert_eq!(on.iter().filter(|x| x.explored).count(), 2, "the same page with exploration on");
 }
 
 // ---- properties ----

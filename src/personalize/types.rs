@@ -1,12 +1,15 @@
 //! What pages pass in and get back. Every type is (de)serialized in camelCase so the JS facade
 //! can hand them over as JSON.
 
+use crate::profile::item_text::TextFields;
+use crate::profile::EventKind;
 use serde::{Deserialize, Serialize};
 
-/// An item on the page, to be ranked. `text` is what gets embedded (title, summary…);
-/// `prior` is the page's own score in 0..=1 (popularity, freshness), if it has one.
+/// An item on the page, to be ranked. `text` is what gets embedded: given, or built from
+/// `title`/`name` and `summary`/`description` when read (`profile::item_text`); `prior` is the page's
+/// own score in 0..=1 (popularity, freshness), if it has one.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "CandidateIn")]
 pub struct Candidate {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -15,6 +18,34 @@ pub struct Candidate {
     pub tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prior: Option<f32>,
+}
+
+/// A candidate as pages pass it: the text fields of [`TextFields`] (other fields are ignored,
+/// so a page can pass its own item objects).
+#[derive(Deserialize)]
+struct CandidateIn {
+    id: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    prior: Option<f32>,
+}
+
+impl From<CandidateIn> for Candidate {
+    fn from(c: CandidateIn) -> Self {
+        let text = TextFields { text: c.text, title: c.title, name: c.name, summary: c.summary, description: c.description }.build();
+        Candidate { id: c.id, text, tags: c.tags, prior: c.prior }
+    }
 }
 
 impl Candidate {
@@ -35,10 +66,15 @@ impl Candidate {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Why an item is where it is. The kinds are stable (sites may key their own texts on them);
+/// the texts come from [`ReasonTexts`](super::reason_texts::ReasonTexts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ReasonKind {
-    /// Close to an item the user liked (`itemId` names it).
+    /// The user already acted on this very item (`event` says how).
+    Seen,
+    /// Close to another item the user acted on (`itemId` names it, `event` says how); never the
+    /// item itself or a near-duplicate of it.
     SimilarTo,
     /// Carries a tag the user often picks (`tag` names it).
     Tag,
@@ -48,7 +84,8 @@ pub enum ReasonKind {
     New,
     /// High in the page's own prior (popularity, freshness).
     Popular,
-    /// Nothing personal applies: kept in the page's order.
+    /// The profile says nothing about the item: it keeps the page's order (its prior, else its
+    /// input position) among such items.
     PageOrder,
 }
 
@@ -62,6 +99,9 @@ pub struct Reason {
     pub item_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// For `seen` and `similarTo`: the strongest event the user gave the cited item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventKind>,
 }
 
 /// One ranked item, best first.
@@ -81,6 +121,10 @@ pub struct Ranked {
     /// later for its personal score.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pending: bool,
+    /// The item had no text (none of `text`, `title`, `name`, `summary`, `description`) and
+    /// no precomputed vector: ranked by its tags and prior only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_text: bool,
     pub reasons: Vec<Reason>,
 }
 

@@ -1,5 +1,6 @@
 //! What a page reports: an event kind, the item it concerns, an optional weight, a time.
 
+use super::item_text::TextFields;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -50,8 +51,11 @@ impl EventKind {
     }
 }
 
-/// The thing an event is about. Only `id` is required; `text` is what gets embedded.
+/// The thing an event is about. Only `id` is required; `text` is what gets embedded: given,
+/// or built from `title`/`name` and `summary`/`description` when read
+/// ([`item_text`](super::item_text)).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "ItemIn")]
 pub struct Item {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +64,32 @@ pub struct Item {
     pub tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ItemIn {
+    id: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+impl From<ItemIn> for Item {
+    fn from(i: ItemIn) -> Self {
+        let text = TextFields { text: i.text, title: i.title, name: i.name, summary: i.summary, description: i.description }.build();
+        Item { id: i.id, text, tags: i.tags, url: i.url }
+    }
 }
 
 impl Item {

@@ -16,6 +16,7 @@ pub mod event;
 pub mod format;
 pub mod forget;
 pub mod interests;
+pub mod item_text;
 pub mod memories;
 pub mod negatives;
 pub mod recent;
@@ -137,7 +138,11 @@ impl Profile {
         }
 
         let item_tags = tags::normalize_all(&e.item.tags);
+        let base = |k: EventKind| self.config.type_weights.base(k);
+        let top = prev.as_ref().and_then(|p| p.top_kind).filter(|&k| base(k) > base(e.kind)).or((base(e.kind) > 0.0).then_some(e.kind));
+        let top = top.or(prev.as_ref().and_then(|p| p.top_kind));
         let entry = self.recent.touch(id, e.kind, at);
+        entry.top_kind = top;
         if entry.tags.is_empty() {
             // An item's tags are those of its first tagged event, so forgetting it takes out
             // exactly what was put in.

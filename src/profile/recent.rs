@@ -27,6 +27,10 @@ pub struct RecentItem {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     pub last_kind: EventKind,
+    /// The positive event of greatest weight the item got (what a reason citing it says the
+    /// user did: "read", "liked", "bought"); absent in records from before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_kind: Option<EventKind>,
     pub first_ms: i64,
     pub last_ms: i64,
     pub events: u32,
@@ -129,6 +133,7 @@ impl RecentItems {
                 snippet: None,
                 tags: Vec::new(),
                 last_kind: kind,
+                top_kind: None,
                 first_ms: at,
                 last_ms: at,
                 events: 0,

@@ -22,7 +22,17 @@ pub struct BlockQ8_1 {
 /// Scale and rounded values of one block, llama.cpp's `quantize_row_q8_0_ref` rounding.
 #[inline]
 fn q8(x: &[f32; QK]) -> (f32, [i8; QK]) {
-    let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+    // The largest |x| through the bits: for non-negative floats the integer order is the float
+    // order, and an integer maximum vectorizes (`f32::max` is a libm call per element in wasm,
+    // whose NaN rule differs from `f32.max`). NaN counts as 0, as it did with `f32::max`.
+    let mut lanes = [0u32; 8];
+    for c in x.chunks_exact(8) {
+        for (m, v) in lanes.iter_mut().zip(c) {
+            let b = v.to_bits() & 0x7fff_ffff;
+            *m = (*m).max(if b > 0x7f80_0000 { 0 } else { b });
+        }
+    }
+    let amax = f32::from_bits(lanes.into_iter().max().unwrap_or(0));
     let d = amax / 127.0;
     let id = if d != 0.0 { 1.0 / d } else { 0.0 };
     let mut qs = [0i8; QK];

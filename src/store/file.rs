@@ -6,7 +6,7 @@
 //! time. The cache is read once and rewritten whole on each batch of new entries: the CLI
 //! caches a few thousand at most.
 
-use super::record::{self, LEGACY_EMBEDDINGS, PROFILE};
+use super::record::{self, LEGACY_EMBEDDINGS, PROFILE, UNREADABLE};
 use super::{CacheKey, CompactVector, Store};
 use crate::embedding::{EmbeddingTable, DEFAULT_BUDGET_BYTES};
 use crate::error::{AttuneError, Result};
@@ -71,6 +71,15 @@ impl FileStore {
                 AttuneError::StorageUnavailable(format!("{}: {e}", path.display()))
             }
         })
+    }
+
+    /// Whether the profile file is there but cannot be read (not UTF-8, corrupt, too new).
+    fn profile_unreadable(&self) -> Result<bool> {
+        match self.read(PROFILE) {
+            Ok(text) => Ok(record::is_unreadable(text.as_deref())),
+            Err(AttuneError::CorruptRecord(_)) => Ok(true),
+            Err(e) => Err(e),
+        }
     }
 
     fn locked(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -143,6 +152,10 @@ impl Store for FileStore {
 
     async fn clear(&self) -> Result<()> {
         let _g = self.locked();
+        // An unreadable profile is set aside by a rename (atomic), replacing an older copy.
+        if self.profile_unreadable()? {
+            fs::rename(self.path(PROFILE), self.path(UNREADABLE)).map_err(|e| AttuneError::StorageUnavailable(e.to_string()))?;
+        }
         for file in [self.path(PROFILE), self.path(LEGACY_EMBEDDINGS), self.dir.join(CACHE_FILE)] {
             match fs::remove_file(file) {
                 Err(e) if e.kind() != ErrorKind::NotFound => return Err(AttuneError::StorageUnavailable(e.to_string())),
@@ -151,6 +164,26 @@ impl Store for FileStore {
         }
         *self.embeddings.lock().unwrap_or_else(|p| p.into_inner()) = None;
         Ok(())
+    }
+
+    async fn unreadable(&self) -> Result<Option<String>> {
+        let _g = self.locked();
+        let name = if self.profile_unreadable()? { PROFILE } else { UNREADABLE };
+        match fs::read(self.path(name)) {
+            // Not UTF-8 is corrupt too; the export shows its bytes as far as they are text.
+            Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(AttuneError::StorageUnavailable(e.to_string())),
+        }
+    }
+
+    async fn discard_unreadable(&self) -> Result<bool> {
+        let _g = self.locked();
+        match fs::remove_file(self.path(UNREADABLE)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(AttuneError::StorageUnavailable(e.to_string())),
+        }
     }
 
     async fn embeddings(&self, keys: &[CacheKey]) -> Result<Vec<Option<CompactVector>>> {

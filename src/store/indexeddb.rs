@@ -13,12 +13,19 @@
 //! read within the moment that message takes to arrive may still see the profile before
 //! that write (every write itself reads the record inside its transaction).
 //!
+//! The connection is given up when another connection asks for a version change (a newer SDK
+//! upgrading, another tab deleting the database) and when the browser closes it (the origin's
+//! storage cleared): the next call opens the database again, so it sees what is stored then
+//! (an empty database is a fresh profile; a newer layout is `version_too_new`). An open
+//! blocked by another tab that keeps an older version open waits [`BLOCKED_WAIT_MS`], then fails
+//! with `storage_unavailable` and changes nothing (its upgrade, if it ever runs, is aborted).
+//!
 //! Raw `web-sys` bindings (no wrapper crate): a request or transaction becomes a [`Pending`]
 //! whose handlers are set when it is made and removed (and freed) when it settles or is
 //! dropped, so no handler outlives its request. Awaiting one keeps the transaction active: the
 //! continuation runs in the microtask checkpoint of the success event.
 
-use super::record::{self, LEGACY_EMBEDDINGS, PROFILE};
+use super::record::{self, LEGACY_EMBEDDINGS, PROFILE, UNREADABLE};
 use super::{CacheKey, CompactVector, Store};
 use crate::embedding::table::entry_bytes;
 use crate::embedding::DEFAULT_BUDGET_BYTES;
@@ -46,6 +53,14 @@ const BY_USE: &str = "used";
 /// A hit refreshes its entry's last use only when the stored one is older than this: eviction
 /// needs no finer order, and a page's first `rank` after a reload rewrites nothing fresh.
 const TOUCH_AFTER_MS: f64 = 3_600_000.0;
+/// How long an open waits for another tab holding an older version to close it (tabs of this
+/// SDK close theirs at once on `versionchange`) before it fails.
+pub const BLOCKED_WAIT_MS: i32 = 3_000;
+/// How long an open may take in all: one queued behind another open of the same database that
+/// is itself blocked hears no `blocked` event of its own.
+pub const OPEN_WAIT_MS: i32 = 10_000;
+/// How a blocked open's error begins ([`IndexedDbStore::is_blocked`]).
+const BLOCKED: &str = "another tab of this site keeps an older version of the database open";
 
 thread_local! {
     /// Committed writes per namespace by the stores of this module instance.
@@ -71,7 +86,10 @@ pub fn database_name(namespace: &str) -> String {
 
 pub struct IndexedDbStore {
     namespace: String,
-    db: IdbDatabase,
+    /// The current connection; replaced when `lost` says it was given up or closed.
+    db: RefCell<IdbDatabase>,
+    /// Set when the connection closed under us (`versionchange`, `close`).
+    lost: Rc<Cell<bool>>,
     channel: Option<BroadcastChannel>,
     budget: usize,
     /// The profile as last read or written here, with the namespace's generation then.
@@ -217,6 +235,131 @@ fn factory() -> Result<IdbFactory> {
     f.dyn_into::<IdbFactory>().map_err(|_| AttuneError::StorageUnavailable("this context has no IndexedDB".into()))
 }
 
+/// A promise that resolves to `value` after `ms` milliseconds (at once where the global has no
+/// `setTimeout`).
+fn delay(ms: i32, value: &JsValue) -> Promise {
+    Promise::new(&mut |resolve, _| {
+        let timer = Reflect::get(&js_sys::global(), &"setTimeout".into()).ok().and_then(|f| f.dyn_into::<Function>().ok());
+        let started = timer.is_some_and(|f| f.call3(&JsValue::UNDEFINED, &resolve, &ms.into(), value).is_ok());
+        if !started {
+            let _ = resolve.call1(&JsValue::UNDEFINED, value);
+        }
+    })
+}
+
+/// Whether `v` is the very object `token`.
+fn is(v: &JsValue, token: &Object) -> bool {
+    Object::is(v, token)
+}
+
+/// An open request given up on (blocked too long): if it ever gets to upgrade, the upgrade is
+/// aborted (the database stays as it was), and a connection it opens anyway is closed.
+fn abandon(req: &IdbOpenDbRequest) {
+    let r = req.clone();
+    let abort_upgrade = Closure::once_into_js(move |_: Event| {
+        if let Some(tx) = r.transaction() {
+            let _ = tx.abort();
+        }
+    });
+    req.set_onupgradeneeded(Some(abort_upgrade.unchecked_ref()));
+    let r = req.clone();
+    let close = Closure::once_into_js(move |_: Event| {
+        if let Ok(db) = r.result().and_then(|d| d.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {
+            db.close();
+        }
+    });
+    req.set_onsuccess(Some(close.unchecked_ref()));
+    // Opened between the timeout and now (`result` throws while the request is pending).
+    if let Ok(db) = req.result().and_then(|d| d.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {
+        db.close();
+    }
+}
+
+/// Opens (creating or upgrading) database `name` at [`DB_VERSION`], waiting at most
+/// [`BLOCKED_WAIT_MS`] for other connections to step aside.
+async fn open_database(name: &str) -> Result<IdbDatabase> {
+    let req: IdbOpenDbRequest = factory()?.open_with_u32(name, DB_VERSION).map_err(|e| map_js_error(&e, "open"))?;
+    let r = req.clone();
+    let on_upgrade = Closure::once_into_js(move |e: web_sys::IdbVersionChangeEvent| {
+        if let Ok(db) = r.result().and_then(|d| d.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {
+            if upgrade(&db, r.transaction(), e.old_version() as u32).is_err() {
+                if let Some(tx) = r.transaction() {
+                    let _ = tx.abort();
+                }
+            }
+        }
+    });
+    req.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+    let blocked_token = Object::new();
+    let token = blocked_token.clone();
+    let blocked = Promise::new(&mut |resolve: Function, _reject| {
+        let token = token.clone();
+        let f = Closure::once_into_js(move |_: Event| drop(resolve.call1(&JsValue::UNDEFINED, &token)));
+        req.set_onblocked(Some(f.unchecked_ref()));
+    });
+    let opened = Pending::request(req.unchecked_ref());
+    let timeout_token = Object::new();
+    let deadline = delay(OPEN_WAIT_MS, &timeout_token);
+    let mut result = JsFuture::from(Promise::race(&js_sys::Array::of3(&opened.promise, &blocked, &deadline))).await;
+    if result.as_ref().is_ok_and(|v| is(v, &blocked_token)) {
+        // The other connections were told (`versionchange`); ours close at once, a tab of
+        // something else may not.
+        let timeout = delay(BLOCKED_WAIT_MS, &timeout_token);
+        result = JsFuture::from(Promise::race(&js_sys::Array::of2(&opened.promise, &timeout))).await;
+    }
+    if result.as_ref().is_ok_and(|v| is(v, &timeout_token)) {
+        drop(opened);
+        req.set_onblocked(None);
+        abandon(&req);
+        return Err(AttuneError::StorageUnavailable(format!(
+            "{BLOCKED} (or another open of it is pending; waited {BLOCKED_WAIT_MS} ms after it was blocked, {OPEN_WAIT_MS} ms in all): close or reload that tab; nothing was changed"
+        )));
+    }
+    // Neither handler runs again: free them now rather than with the request.
+    req.set_onupgradeneeded(None);
+    req.set_onblocked(None);
+    drop(opened);
+    result
+        .map_err(|e| map_js_error(&e, "open"))?
+        .dyn_into::<IdbDatabase>()
+        .map_err(|_| AttuneError::StorageUnavailable("open gave no database".into()))
+}
+
+/// Gives the connection up when another one asks for a version change, and notes when the
+/// browser closes it: either way `lost` is set, and the next call opens the database again.
+fn watch(db: &IdbDatabase, lost: &Rc<Cell<bool>>, changed: &Rc<Cell<bool>>) {
+    let (d, l, c) = (db.clone(), lost.clone(), changed.clone());
+    let on_version_change = Closure::<dyn FnMut(Event)>::new(move |_| {
+        d.close();
+        l.set(true);
+        c.set(true);
+    });
+    db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+    // As long-lived as the connection: one pair per connection made.
+    on_version_change.forget();
+    let (l, c) = (lost.clone(), changed.clone());
+    let on_close = Closure::<dyn FnMut(Event)>::new(move |_| {
+        l.set(true);
+        c.set(true);
+    });
+    let _ = db.add_event_listener_with_callback("close", on_close.as_ref().unchecked_ref());
+    on_close.forget();
+}
+
+/// A stored value as text for export: a string as it is, anything else as JSON (or its
+/// string form where JSON has none).
+fn value_text(v: &JsValue) -> String {
+    if let Some(s) = v.as_string() {
+        return s;
+    }
+    js_sys::JSON::stringify(v).ok().and_then(|s| s.as_string()).unwrap_or_else(|| String::from(js_sys::JsString::from(v.clone())))
+}
+
+/// Whether a stored profile value is there but unreadable (not text, or text that does not decode).
+fn unreadable_value(v: &JsValue) -> bool {
+    !(v.is_undefined() || v.is_null()) && v.as_string().is_none_or(|s| record::is_unreadable(Some(&s)))
+}
+
 /// Creates or upgrades the object stores from `old` to [`DB_VERSION`] inside the upgrade
 /// transaction `tx`.
 fn upgrade(db: &IdbDatabase, tx: Option<IdbTransaction>, old: u32) -> std::result::Result<(), JsValue> {
@@ -236,6 +379,20 @@ fn upgrade(db: &IdbDatabase, tx: Option<IdbTransaction>, old: u32) -> std::resul
     Ok(())
 }
 
+/// Object store `name` of a transaction.
+fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore> {
+    tx.object_store(name).map_err(|e| map_js_error(&e, "object store"))
+}
+
+/// Two records' stored values, both requests issued before either is awaited.
+async fn get_two(st: &IdbObjectStore, a: &str, b: &str) -> Result<(JsValue, JsValue)> {
+    let ga = st.get(&a.into()).map(|r| Pending::request(&r)).map_err(|e| map_js_error(&e, "get"))?;
+    let gb = st.get(&b.into()).map(|r| Pending::request(&r)).map_err(|e| map_js_error(&e, "get"))?;
+    let va = ga.settled().await.map_err(|e| map_js_error(&e, "get"))?;
+    let vb = gb.settled().await.map_err(|e| map_js_error(&e, "get"))?;
+    Ok((va, vb))
+}
+
 fn now_ms() -> f64 {
     js_sys::Date::now()
 }
@@ -250,46 +407,11 @@ impl IndexedDbStore {
     pub async fn open_with_budget(namespace: &str, budget: usize) -> Result<Self> {
         record::check_namespace(namespace)?;
         let name = database_name(namespace);
-        let req: IdbOpenDbRequest = factory()?.open_with_u32(&name, DB_VERSION).map_err(|e| map_js_error(&e, "open"))?;
-        let r = req.clone();
-        let on_upgrade = Closure::once_into_js(move |e: web_sys::IdbVersionChangeEvent| {
-            if let Ok(db) = r.result().and_then(|d| d.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {
-                if upgrade(&db, r.transaction(), e.old_version() as u32).is_err() {
-                    if let Some(tx) = r.transaction() {
-                        let _ = tx.abort();
-                    }
-                }
-            }
-        });
-        req.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-        let mut blocked_exec = |_resolve: Function, reject: Function| {
-            let f = Closure::once_into_js(move |_: Event| {
-                let e = DomException::new_with_message_and_name("another tab holds an older version open", "InvalidStateError")
-                    .map(JsValue::from)
-                    .unwrap_or(JsValue::NULL);
-                let _ = reject.call1(&JsValue::UNDEFINED, &e);
-            });
-            req.set_onblocked(Some(f.unchecked_ref()));
-        };
-        let blocked = Promise::new(&mut blocked_exec);
-        let opened = Pending::request(req.unchecked_ref());
-        let result = JsFuture::from(Promise::race(&js_sys::Array::of2(&opened.promise, &blocked))).await;
-        // Neither handler runs again: free them now rather than with the request.
-        req.set_onupgradeneeded(None);
-        req.set_onblocked(None);
-        drop(opened);
-        let db = result
-            .map_err(|e| map_js_error(&e, "open"))?
-            .dyn_into::<IdbDatabase>()
-            .map_err(|_| AttuneError::StorageUnavailable("open gave no database".into()))?;
-        // A newer SDK in another tab wants to upgrade: step aside (later calls report
-        // storage_unavailable until the page reloads).
-        let d = db.clone();
-        let on_vc = Closure::<dyn FnMut(Event)>::new(move |_| d.close());
-        db.set_onversionchange(Some(on_vc.as_ref().unchecked_ref()));
-        on_vc.forget();
-        let channel = BroadcastChannel::new(&name).ok();
+        let db = open_database(&name).await?;
+        let lost = Rc::new(Cell::new(false));
         let changed_elsewhere = Rc::new(Cell::new(false));
+        watch(&db, &lost, &changed_elsewhere);
+        let channel = BroadcastChannel::new(&name).ok();
         if let Some(c) = &channel {
             let flag = changed_elsewhere.clone();
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |_: MessageEvent| flag.set(true));
@@ -299,7 +421,8 @@ impl IndexedDbStore {
         }
         Ok(IndexedDbStore {
             namespace: namespace.to_string(),
-            db,
+            db: RefCell::new(db),
+            lost,
             channel,
             budget,
             profile: RefCell::new(None),
@@ -308,9 +431,43 @@ impl IndexedDbStore {
         })
     }
 
+    /// Whether an open failed because another tab kept an older version of the database open
+    /// (a passing state: not a reason to keep the profile in memory instead).
+    pub fn is_blocked(e: &AttuneError) -> bool {
+        matches!(e, AttuneError::StorageUnavailable(m) if m.starts_with(BLOCKED))
+    }
+
+    /// The live connection, opening the database again if the last one was given up or closed.
+    async fn connection(&self) -> Result<IdbDatabase> {
+        if self.lost.get() {
+            let db = open_database(&database_name(&self.namespace)).await?;
+            self.lost.set(false);
+            watch(&db, &self.lost, &self.changed_elsewhere);
+            *self.db.borrow_mut() = db;
+        }
+        Ok(self.db.borrow().clone())
+    }
+
+    /// A transaction on `stores` (a name or an array of names). A connection found closing
+    /// (its `close` event not yet delivered) is replaced once.
+    async fn transaction(&self, stores: &JsValue, mode: IdbTransactionMode) -> Result<IdbTransaction> {
+        for attempt in 0..2 {
+            let db = self.connection().await?;
+            match db.transaction_with_str_sequence_and_mode(stores, mode) {
+                Ok(tx) => return Ok(tx),
+                Err(e) if attempt == 0 && e.dyn_ref::<DomException>().is_some_and(|d| d.name() == "InvalidStateError") => {
+                    self.lost.set(true);
+                    self.changed_elsewhere.set(true);
+                }
+                Err(e) => return Err(map_js_error(&e, "transaction")),
+            }
+        }
+        Err(AttuneError::StorageUnavailable("the database connection keeps closing".into()))
+    }
+
     /// Closes the connection (the data stays).
     pub fn close(&self) {
-        self.db.close();
+        self.db.borrow().close();
         if let Some(c) = &self.channel {
             c.close();
         }
@@ -352,12 +509,16 @@ impl IndexedDbStore {
 
     /// The raw stored text of a record; for tests and diagnostics.
     pub async fn raw(&self, name: &str) -> Result<Option<String>> {
-        let (tx, st) = self.tx(RECORDS, IdbTransactionMode::Readonly)?;
-        let committed = Pending::commit(&tx);
-        let get = st.get(&name.into()).map_err(|e| map_js_error(&e, "get"))?;
-        let v = request(&get).await.map_err(|e| map_js_error(&e, "get"))?;
-        committed.settled().await.map_err(|e| map_js_error(&e, "read"))?;
-        as_record(v, name)
+        as_record(self.raw_value(name).await?, name)
+    }
+
+    /// The stored value of a record, whatever it is (`undefined` if absent).
+    async fn raw_value(&self, name: &str) -> Result<JsValue> {
+        self.transact(&[RECORDS], IdbTransactionMode::Readonly, async |tx| {
+            let get = store(tx, RECORDS)?.get(&name.into()).map_err(|e| map_js_error(&e, "get"))?;
+            request(&get).await.map_err(|e| map_js_error(&e, "get"))
+        })
+        .await
     }
 
     /// Writes raw text as a record, bypassing every check; for tests (old, new, corrupt records).
@@ -368,11 +529,6 @@ impl IndexedDbStore {
         Ok(())
     }
 
-    fn tx(&self, store: &str, mode: IdbTransactionMode) -> Result<(IdbTransaction, IdbObjectStore)> {
-        let tx = self.db.transaction_with_str_and_mode(store, mode).map_err(|e| map_js_error(&e, "transaction"))?;
-        let st = tx.object_store(store).map_err(|e| map_js_error(&e, "object store"))?;
-        Ok((tx, st))
-    }
 
     fn notify(&self, change: &str) {
         if let Some(c) = &self.channel {
@@ -380,12 +536,13 @@ impl IndexedDbStore {
         }
     }
 
-    /// Runs `body` in a transaction on `store` and waits for the commit; any error aborts it,
+    /// Runs `body` in a transaction on `stores` and waits for the commit; any error aborts it,
     /// so nothing of it is written.
-    async fn transact<R>(&self, store: &str, mode: IdbTransactionMode, body: impl AsyncFnOnce(&IdbObjectStore) -> Result<R>) -> Result<R> {
-        let (tx, st) = self.tx(store, mode)?;
+    async fn transact<R>(&self, stores: &[&str], mode: IdbTransactionMode, body: impl AsyncFnOnce(&IdbTransaction) -> Result<R>) -> Result<R> {
+        let names: js_sys::Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
+        let tx = self.transaction(&names, mode).await?;
         let committed = Pending::commit(&tx);
-        match body(&st).await {
+        match body(&tx).await {
             Ok(r) => {
                 committed.settled().await.map_err(|e| map_js_error(&e, "commit"))?;
                 Ok(r)
@@ -401,7 +558,8 @@ impl IndexedDbStore {
     /// One readwrite transaction: read record `name`, let `f` decide what to write (`None`:
     /// nothing), write it, wait for the commit. Any error aborts: the record stays as it was.
     async fn write_with<R>(&self, name: &str, f: impl FnOnce(Option<&str>) -> Result<(Option<String>, R)>) -> Result<R> {
-        self.transact(RECORDS, IdbTransactionMode::Readwrite, async |st| {
+        self.transact(&[RECORDS], IdbTransactionMode::Readwrite, async |tx| {
+            let st = store(tx, RECORDS)?;
             let get = st.get(&name.into()).map_err(|e| map_js_error(&e, "get"))?;
             let current = as_record(request(&get).await.map_err(|e| map_js_error(&e, "get"))?, name)?;
             let (out, r) = f(current.as_deref())?;
@@ -477,27 +635,56 @@ impl Store for IndexedDbStore {
     }
 
     async fn clear(&self) -> Result<()> {
-        let tx = self
-            .db
-            .transaction_with_str_sequence_and_mode(&js_sys::Array::of2(&RECORDS.into(), &EMBEDDINGS.into()), IdbTransactionMode::Readwrite)
-            .map_err(|e| map_js_error(&e, "transaction"))?;
-        let committed = Pending::commit(&tx);
-        for name in [RECORDS, EMBEDDINGS] {
-            let st = tx.object_store(name).map_err(|e| map_js_error(&e, "object store"))?;
-            let req = st.clear().map_err(|e| map_js_error(&e, "clear"))?;
-            request(&req).await.map_err(|e| map_js_error(&e, "clear"))?;
-        }
-        committed.settled().await.map_err(|e| map_js_error(&e, "clear"))?;
+        self.transact(&[RECORDS, EMBEDDINGS], IdbTransactionMode::Readwrite, async |tx| {
+            let records = store(tx, RECORDS)?;
+            // An unreadable profile is set aside in the same transaction: all of it or nothing.
+            let (profile, aside) = get_two(&records, PROFILE, UNREADABLE).await?;
+            let kept = if unreadable_value(&profile) { Some(profile) } else { Some(aside).filter(|a| !a.is_undefined()) };
+            for name in [RECORDS, EMBEDDINGS] {
+                let req = store(tx, name)?.clear().map_err(|e| map_js_error(&e, "clear"))?;
+                request(&req).await.map_err(|e| map_js_error(&e, "clear"))?;
+            }
+            if let Some(kept) = kept {
+                let put = records.put_with_key(&kept, &UNREADABLE.into()).map_err(|e| map_js_error(&e, "put"))?;
+                request(&put).await.map_err(|e| map_js_error(&e, "put"))?;
+            }
+            Ok(())
+        })
+        .await?;
         bump_generation(&self.namespace);
         self.notify("clear");
         Ok(())
+    }
+
+    async fn unreadable(&self) -> Result<Option<String>> {
+        self.transact(&[RECORDS], IdbTransactionMode::Readonly, async |tx| {
+            let (profile, aside) = get_two(&store(tx, RECORDS)?, PROFILE, UNREADABLE).await?;
+            let found = if unreadable_value(&profile) { profile } else { aside };
+            Ok((!found.is_undefined() && !found.is_null()).then(|| value_text(&found)))
+        })
+        .await
+    }
+
+    async fn discard_unreadable(&self) -> Result<bool> {
+        self.transact(&[RECORDS], IdbTransactionMode::Readwrite, async |tx| {
+            let st = store(tx, RECORDS)?;
+            let count = st.count_with_key(&UNREADABLE.into()).map_err(|e| map_js_error(&e, "count"))?;
+            let there = request(&count).await.map_err(|e| map_js_error(&e, "count"))?.as_f64().unwrap_or(0.0) > 0.0;
+            if there {
+                let del = st.delete(&UNREADABLE.into()).map_err(|e| map_js_error(&e, "delete"))?;
+                request(&del).await.map_err(|e| map_js_error(&e, "delete"))?;
+            }
+            Ok(there)
+        })
+        .await
     }
 
     async fn embeddings(&self, keys: &[CacheKey]) -> Result<Vec<Option<CompactVector>>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        self.transact(EMBEDDINGS, IdbTransactionMode::Readwrite, async |st| {
+        self.transact(&[EMBEDDINGS], IdbTransactionMode::Readwrite, async |tx| {
+            let st = &store(tx, EMBEDDINGS)?;
             // Every get is issued before the first is awaited: one round of the database.
             let gets: Vec<Pending> = keys
                 .iter()
@@ -527,7 +714,8 @@ impl Store for IndexedDbStore {
     async fn put_embeddings(&self, entries: &[(CacheKey, CompactVector)]) -> Result<()> {
         let Some((_, first)) = entries.first() else { return Ok(()) };
         let per_entry = entry_bytes(first);
-        self.transact(EMBEDDINGS, IdbTransactionMode::Readwrite, async |st| {
+        self.transact(&[EMBEDDINGS], IdbTransactionMode::Readwrite, async |tx| {
+            let st = &store(tx, EMBEDDINGS)?;
             self.injected()?;
             let now = now_ms();
             let puts: Vec<Pending> = entries
@@ -544,7 +732,8 @@ impl Store for IndexedDbStore {
     }
 
     async fn embedding_count(&self) -> Result<usize> {
-        self.transact(EMBEDDINGS, IdbTransactionMode::Readonly, async |st| {
+        self.transact(&[EMBEDDINGS], IdbTransactionMode::Readonly, async |tx| {
+            let st = store(tx, EMBEDDINGS)?;
             let n = request(&st.count().map_err(|e| map_js_error(&e, "count"))?).await.map_err(|e| map_js_error(&e, "count"))?;
             Ok(n.as_f64().unwrap_or(0.0) as usize)
         })

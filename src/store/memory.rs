@@ -1,6 +1,6 @@
 //! A store in memory: for tests, and for pages that must not persist anything.
 
-use super::record::{self, PROFILE};
+use super::record::{self, PROFILE, UNREADABLE};
 use super::{CacheKey, CompactVector, Store};
 use crate::embedding::{EmbeddingTable, DEFAULT_BUDGET_BYTES};
 use crate::error::Result;
@@ -58,9 +58,22 @@ impl Store for MemoryStore {
     }
 
     async fn clear(&self) -> Result<()> {
-        self.records.borrow_mut().clear();
+        let kept = record::kept_aside(self.raw(PROFILE).as_deref(), self.raw(UNREADABLE).as_deref());
+        let mut records = self.records.borrow_mut();
+        records.clear();
+        if let Some(k) = kept {
+            records.insert(UNREADABLE.to_string(), k);
+        }
         self.embeddings.borrow_mut().clear();
         Ok(())
+    }
+
+    async fn unreadable(&self) -> Result<Option<String>> {
+        Ok(record::unreadable_record(self.raw(PROFILE).as_deref(), self.raw(UNREADABLE).as_deref()))
+    }
+
+    async fn discard_unreadable(&self) -> Result<bool> {
+        Ok(self.records.borrow_mut().remove(UNREADABLE).is_some())
     }
 
     async fn embeddings(&self, keys: &[CacheKey]) -> Result<Vec<Option<CompactVector>>> {

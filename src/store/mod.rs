@@ -7,6 +7,8 @@
 //! Every change is one read-modify-write transaction ([`Store::update`]): the record is read,
 //! decoded (migrating older versions; refusing newer ones with `version_too_new` and corrupt ones
 //! with `corrupt_record`, both left untouched), changed, validated and written, or nothing is.
+//! Such an unreadable record stays until the page clears the namespace, which sets it aside
+//! (`record::UNREADABLE`, retrievable with [`Store::unreadable`]) until the page discards it.
 
 pub mod memory;
 pub mod record;
@@ -43,8 +45,18 @@ pub trait Store {
     /// stored profile is unchanged.
     async fn update<R>(&self, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<R>;
 
-    /// Removes everything of the namespace (profile and embedding cache).
+    /// Removes everything of the namespace (profile and embedding cache), except that a profile
+    /// record this SDK cannot read is set aside (`record::UNREADABLE`) rather than deleted, in
+    /// the same transaction: a fresh profile is usable after it and nothing unread is lost.
     async fn clear(&self) -> Result<()>;
+
+    /// The profile record that could not be read (as stored, for export): the current one if it
+    /// does not decode, else the copy the last `clear` set aside; `None` if neither.
+    async fn unreadable(&self) -> Result<Option<String>>;
+
+    /// Deletes the set-aside copy; true if there was one. A current unreadable profile record
+    /// is left as it is (`clear` sets it aside).
+    async fn discard_unreadable(&self) -> Result<bool>;
 
     /// The cached embeddings of `keys`, in order, read in one transaction; hits count as used.
     async fn embeddings(&self, keys: &[CacheKey]) -> Result<Vec<Option<CompactVector>>>;

@@ -9,10 +9,31 @@ pub const PROFILE: &str = "profile";
 /// The one-record embedding cache of format 1 (before the cache got an entry per key); a
 /// store deletes it when it meets it.
 pub const LEGACY_EMBEDDINGS: &str = "embeddings";
+/// Where `clear` sets aside a profile record this SDK cannot read (corrupt, or written by a
+/// newer SDK), so resetting the profile never destroys it: kept until `discard_unreadable`.
+pub const UNREADABLE: &str = "profile.unreadable";
 
 /// The stored profile, or a fresh one if nothing is stored.
 pub fn decode_profile(record: Option<&str>) -> Result<Profile> {
     record.map_or_else(|| Ok(Profile::default()), format::from_record)
+}
+
+/// Whether a stored profile record is there but cannot be read (`corrupt_record`,
+/// `version_too_new`).
+pub fn is_unreadable(record: Option<&str>) -> bool {
+    record.is_some_and(|r| matches!(format::from_record(r), Err(AttuneError::CorruptRecord(_) | AttuneError::VersionTooNew(_))))
+}
+
+/// The record `clear` keeps under [`UNREADABLE`]: the profile record if it cannot be read (the
+/// newest unreadable one wins), else the copy already set aside, if any.
+pub fn kept_aside(profile: Option<&str>, aside: Option<&str>) -> Option<String> {
+    if is_unreadable(profile) { profile } else { aside }.map(str::to_string)
+}
+
+/// What `exportCorrupt` answers: the stored profile record if it cannot be read, else the copy
+/// `clear` set aside, else `None`. The same rule as [`kept_aside`].
+pub fn unreadable_record(profile: Option<&str>, aside: Option<&str>) -> Option<String> {
+    kept_aside(profile, aside)
 }
 
 /// Runs `f` on the decoded profile; returns the record to write and `f`'s result. If `f` fails

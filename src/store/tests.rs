@@ -116,6 +116,45 @@ fn check_all(s: &impl Raw) {
     check_cache(s);
     block_on(s.clear()).unwrap();
     assert_eq!(block_on(s.embedding_count()).unwrap(), 0);
+    check_unreadable_set_aside(s);
+}
+
+/// A profile record that cannot be read: every call says so, `unreadable` gives it for export,
+/// `clear` sets it aside (a fresh profile works after it), a second unreadable record replaces
+/// the copy, and only `discard_unreadable` deletes it.
+fn check_unreadable_set_aside(s: &impl Raw) {
+    use super::record::UNREADABLE;
+    block_on(s.clear()).unwrap();
+    assert_eq!(block_on(s.unreadable()).unwrap(), None);
+    track(s, "kept", &unit(1)).unwrap();
+    // A readable profile is cleared as before: nothing set aside.
+    block_on(s.clear()).unwrap();
+    assert_eq!(block_on(s.unreadable()).unwrap(), None);
+    assert!(s.raw_get(UNREADABLE).is_none());
+
+    let garbage = "\u{0}garbage{\"not\": a profile";
+    s.raw_put(PROFILE, garbage);
+    assert_eq!(block_on(s.load()).unwrap_err().code(), "corrupt_record");
+    assert_eq!(block_on(s.unreadable()).unwrap().as_deref(), Some(garbage));
+    block_on(s.clear()).unwrap();
+    assert_eq!(block_on(s.load()).unwrap().stats.events, 0, "a fresh profile after clear");
+    track(s, "fresh", &unit(2)).unwrap();
+    assert_eq!(block_on(s.unreadable()).unwrap().as_deref(), Some(garbage), "the copy outlives clear");
+    block_on(s.clear()).unwrap();
+    assert_eq!(s.raw_get(UNREADABLE).as_deref(), Some(garbage), "and a second clear of a good profile");
+
+    // A record from a newer SDK is unreadable too; the newest one replaces the older copy.
+    track(s, "x", &unit(3)).unwrap();
+    let newer = s.raw_get(PROFILE).unwrap().replacen("\"version\":2", "\"version\":99", 1);
+    s.raw_put(PROFILE, &newer);
+    assert_eq!(block_on(s.unreadable()).unwrap().as_deref(), Some(newer.as_str()));
+    block_on(s.clear()).unwrap();
+    assert_eq!(block_on(s.unreadable()).unwrap().as_deref(), Some(newer.as_str()));
+
+    assert!(block_on(s.discard_unreadable()).unwrap());
+    assert!(!block_on(s.discard_unreadable()).unwrap());
+    assert_eq!(block_on(s.unreadable()).unwrap(), None);
+    assert_eq!(block_on(s.load()).unwrap().stats.events, 0);
 }
 
 fn vector(i: usize) -> CompactVector {
@@ -179,5 +218,18 @@ fn file_store_cache_survives_a_reopen_and_a_corrupt_file_is_reported() {
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
     assert_eq!(block_on(FileStore::open(&root, "a").unwrap().embeddings(&[k])).unwrap_err().code(), "corrupt_record");
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn file_store_sets_aside_a_profile_that_is_not_utf8() {
+    let root = temp_root();
+    let s = FileStore::open(&root, "a").unwrap();
+    std::fs::write(s.path(PROFILE), [0xff, 0xfe, b'{']).unwrap();
+    assert_eq!(block_on(s.load()).unwrap_err().code(), "corrupt_record");
+    block_on(s.clear()).unwrap();
+    assert_eq!(block_on(s.load()).unwrap().stats.events, 0);
+    assert_eq!(std::fs::read(s.path(super::record::UNREADABLE)).unwrap(), vec![0xff, 0xfe, b'{']);
+    assert_eq!(block_on(s.unreadable()).unwrap().as_deref(), Some("\u{fffd}\u{fffd}{"));
     std::fs::remove_dir_all(&root).unwrap();
 }

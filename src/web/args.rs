@@ -5,6 +5,7 @@
 //! this adds no crate, where serde-wasm-bindgen would be one more.
 
 use crate::error::{AttuneError, Result};
+use crate::profile::item_text::TextFields;
 use crate::profile::{rules, Event, EventKind, Forget, Item};
 use crate::session::SimilarQuery;
 use serde::de::DeserializeOwned;
@@ -67,12 +68,13 @@ pub struct TrackArgs {
 }
 
 /// An item as pages describe it; fields the SDK does not use (price, image…) are allowed and
-/// ignored, so a page can pass its own item objects.
+/// ignored, so a page can pass its own item objects. Without `text`, the text is built from
+/// `title`/`name` and `summary`/`description` (`profile::item_text`).
 #[derive(Deserialize)]
 pub struct ItemArgs {
     id: String,
-    #[serde(default)]
-    text: Option<String>,
+    #[serde(flatten)]
+    text: TextFields,
     #[serde(default)]
     tags: Option<Vec<String>>,
     #[serde(default)]
@@ -88,7 +90,7 @@ impl ItemArgs {
         if self.id.is_empty() {
             return Err(AttuneError::InvalidArgument("item.id must not be empty".into()));
         }
-        Ok(Item { id: self.id, text: self.text, tags, url: self.url })
+        Ok(Item { id: self.id, text: self.text.build(), tags, url: self.url })
     }
 }
 
@@ -203,6 +205,8 @@ mod tests {
     fn track_shapes() {
         let e = ok(track(r#"{"type":"click","item":{"id":"a","text":"hi","tags":["x"],"price":3}}"#));
         assert_eq!((e.kind, e.item.id.as_str(), e.item.tags.len()), (EventKind::Click, "a", 1));
+        let e = ok(track(r#"{"type":"click","item":{"id":"a","title":"City adds 40 km","summary":"Council vote."}}"#));
+        assert_eq!(e.item.text.as_deref(), Some("City adds 40 km. Council vote."));
         let code = |j: &str| track(j).unwrap_err().code();
         assert_eq!(code(r#"{"type":"clik","item":{"id":"a"}}"#), "invalid_argument");
         assert_eq!(code(r#"{"type":"click"}"#), "invalid_argument");

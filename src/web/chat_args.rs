@@ -26,6 +26,11 @@ pub trait ArgValue: Sized {
     fn as_string(&self) -> Option<String>;
     /// The elements of an array; `None` for anything else.
     fn elements(&self) -> Option<Vec<Self>>;
+    /// An array's length, without copying its elements; `None` for anything else.
+    fn array_len(&self) -> Option<usize>;
+    /// A string's length without copying it (JS: UTF-16 units, never more than its UTF-8
+    /// bytes); `None` for anything else.
+    fn string_units(&self) -> Option<usize>;
 }
 
 impl ArgValue for serde_json::Value {
@@ -52,6 +57,12 @@ impl ArgValue for serde_json::Value {
     }
     fn elements(&self) -> Option<Vec<Self>> {
         self.as_array().cloned()
+    }
+    fn array_len(&self) -> Option<usize> {
+        self.as_array().map(Vec::len)
+    }
+    fn string_units(&self) -> Option<usize> {
+        self.as_str().map(str::len)
     }
 }
 
@@ -86,12 +97,22 @@ impl ArgValue for wasm_bindgen::JsValue {
     fn elements(&self) -> Option<Vec<Self>> {
         wasm_bindgen::JsCast::dyn_ref::<js_sys::Array>(self).map(|a| a.iter().collect())
     }
+    fn array_len(&self) -> Option<usize> {
+        wasm_bindgen::JsCast::dyn_ref::<js_sys::Array>(self).map(|a| a.length() as usize)
+    }
+    fn string_units(&self) -> Option<usize> {
+        self.is_string().then(|| wasm_bindgen::JsCast::unchecked_ref::<js_sys::JsString>(self).length() as usize)
+    }
 }
 
 const OPTION_NAMES: [&str; 8] = ["maxTokens", "temperature", "topK", "topP", "repetitionPenalty", "seed", "stop", "context"];
 
 /// Largest context block accepted (bytes): a context of 32 768 tokens is far less.
 const MAX_CONTEXT_BYTES: usize = 1 << 20;
+/// Most messages one reply takes (a conversation past the context drops its oldest turns).
+pub const MAX_MESSAGES: usize = 1000;
+/// Most text of all messages together (UTF-8 bytes): the prompt tokenizer takes no more.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
 
 fn bad(msg: impl Into<String>) -> AttuneError {
     AttuneError::InvalidArgument(msg.into())
@@ -202,23 +223,38 @@ pub fn reply_options<V: ArgValue>(options: &V) -> Result<ReplyOptions> {
     Ok(opts)
 }
 
-/// `[{ role, content }, …]` with roles `system`, `user` or `assistant`.
+/// `[{ role, content }, …]` with roles `system`, `user` or `assistant`; at most
+/// [`MAX_MESSAGES`] of them and [`MAX_MESSAGE_BYTES`] of text, refused before the text is
+/// copied into the module (a JS string's length in UTF-16 units never exceeds its UTF-8 bytes).
 pub fn messages<V: ArgValue>(messages: &V) -> Result<Vec<ChatMessage>> {
+    let n = messages.array_len().ok_or_else(|| bad("messages must be an array of {role, content}"))?;
+    if n > MAX_MESSAGES {
+        return Err(AttuneError::InputTooLarge(format!("{n} messages, at most {MAX_MESSAGES}")));
+    }
     let arr = messages.elements().ok_or_else(|| bad("messages must be an array of {role, content}"))?;
+    let mut total = 0usize;
     arr.iter()
         .enumerate()
         .map(|(i, m)| {
             let obj = object(m, "a message")?.ok_or_else(|| bad(format!("message {i} is missing")))?;
-            let text = |name: &str| -> Result<String> {
-                obj.field(name)?
-                    .and_then(|v| v.as_string())
-                    .ok_or_else(|| bad(format!("message {i}: {name} must be a string")))
+            let text = |name: &str, total: &mut usize| -> Result<String> {
+                let v = obj.field(name)?.filter(|v| v.string_units().is_some()).ok_or_else(|| bad(format!("message {i}: {name} must be a string")))?;
+                let units = v.string_units().unwrap_or(0);
+                if *total + units > MAX_MESSAGE_BYTES {
+                    return Err(AttuneError::InputTooLarge(format!("messages: over {MAX_MESSAGE_BYTES} bytes of text")));
+                }
+                let s = v.as_string().unwrap_or_default();
+                *total += s.len();
+                if *total > MAX_MESSAGE_BYTES {
+                    return Err(AttuneError::InputTooLarge(format!("messages: over {MAX_MESSAGE_BYTES} bytes of text")));
+                }
+                Ok(s)
             };
-            let role = text("role")?;
+            let role = text("role", &mut total)?;
             if !matches!(role.as_str(), "system" | "user" | "assistant") {
                 return Err(bad(format!("message {i}: role {role:?} is not system, user or assistant")));
             }
-            Ok(ChatMessage::new(role, text("content")?))
+            Ok(ChatMessage::new(role, text("content", &mut total)?))
         })
         .collect()
 }
@@ -272,5 +308,10 @@ mod tests {
         for bad in [json!({}), json!([null]), json!([{"role": "tool", "content": "x"}]), json!([{"role": "user"}]), json!([[]])] {
             assert_eq!(code(messages(&bad)), "invalid_argument", "{bad}");
         }
+        let many = serde_json::Value::Array(vec![json!({"role": "user", "content": "hi"}); MAX_MESSAGES + 1]);
+        assert_eq!(code(messages(&many)), "input_too_large");
+        let half = "x".repeat(MAX_MESSAGE_BYTES / 2);
+        let big = json!([{"role": "user", "content": half}, {"role": "assistant", "content": half}]);
+        assert_eq!(code(messages(&big)), "input_too_large");
     }
 }

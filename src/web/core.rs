@@ -11,7 +11,7 @@ use crate::compute::device::{DeviceChoice, DeviceReport};
 use crate::error::{AttuneError, Result};
 use crate::model::bert::Encoder;
 use crate::personalize::{Candidate, RankOptions, SimilarOptions, TopicOptions};
-use crate::session::Session;
+use crate::session::{RankReport, Session};
 use crate::embedding::CacheStats;
 use crate::session::EmbedProgress;
 use super::web_store::{StorageChoice, WebStore};
@@ -45,6 +45,8 @@ struct Info<'a> {
     device: &'a DeviceReport,
     embedder: ModelInfo<'a>,
     storage: StorageInfo,
+    /// The last `rank` call's items without text (a warning when there were any).
+    ranking: RankReport,
 }
 
 #[derive(Serialize)]
@@ -72,6 +74,8 @@ struct StorageInfo {
     cache_budget_bytes: usize,
     /// Item ids with precomputed vectors loaded by `addVectors` (kept in memory).
     precomputed_vectors: usize,
+    /// Bytes of the profile record that could not be read (`exportCorrupt`), 0 if none.
+    corrupt_bytes: usize,
 }
 
 fn now() -> i64 {
@@ -176,9 +180,23 @@ impl AttuneCore {
         with_session(&self.inner, async |s| s.store().import(&document).await).await.map_err(to_js)
     }
 
-    /// Removes everything of the namespace (profile and embedding cache).
+    /// Removes everything of the namespace (profile and embedding cache); a profile record
+    /// that cannot be read is set aside instead (`exportCorrupt`).
     pub async fn clear(&self) -> Result<(), JsValue> {
         with_session(&self.inner, async |s| s.store().clear().await).await.map_err(to_js)
+    }
+
+    /// The stored profile record that could not be read (`corrupt_record`, `version_too_new`),
+    /// as stored: the current one, else the copy `clear` set aside; `null` if none.
+    #[wasm_bindgen(js_name = exportCorrupt)]
+    pub async fn export_corrupt(&self) -> Result<Option<String>, JsValue> {
+        with_session(&self.inner, async |s| s.store().unreadable().await).await.map_err(to_js)
+    }
+
+    /// Deletes the copy `clear` set aside; resolves to whether there was one.
+    #[wasm_bindgen(js_name = discardCorrupt)]
+    pub async fn discard_corrupt(&self) -> Result<bool, JsValue> {
+        with_session(&self.inner, async |s| s.store().discard_unreadable().await).await.map_err(to_js)
     }
 
     /// Embeds a JSON array of texts; resolves to an array of unit-length Float32Arrays.
@@ -193,8 +211,9 @@ impl AttuneCore {
         Ok(vectors.iter().map(|v| JsValue::from(Float32Array::from(v.as_slice()))).collect())
     }
 
-    /// Ranks items (`[{id, text?, tags?, prior?}]`) for the profile: JSON
-    /// `[{id, index, score, explored, pending?, reasons: [{kind, text, itemId?, tag?}]}]`, best
+    /// Ranks items (`[{id, text?, title?, name?, summary?, description?, tags?, prior?}]`) for
+    /// the profile: JSON `[{id, index, score, explored, pending?, noText?, reasons: [{kind, text,
+    /// itemId?, tag?, event?}]}]`, best
     /// first. `on_progress(done, total)` is called after each batch of new texts embedded; a
     /// truthy return cancels the call (`aborted`; what was embedded stays cached).
     pub async fn rank(&self, items_json: String, options_json: String, on_progress: Option<js_sys::Function>) -> Result<JsValue, JsValue> {
@@ -262,6 +281,8 @@ impl AttuneCore {
             let (backend, why) = s.store().kind();
             let why = why.map(str::to_string);
             let (cache, precomputed_vectors): (CacheStats, usize) = s.cache_stats().await?;
+            let corrupt_bytes = s.store().unreadable().await?.map_or(0, |r| r.len());
+            let ranking = s.last_rank().clone();
             let enc = s.encoder();
             json(&Info {
                 namespace: &ns,
@@ -277,7 +298,9 @@ impl AttuneCore {
                     cache_bytes: cache.bytes,
                     cache_budget_bytes: cache.budget_bytes,
                     precomputed_vectors,
+                    corrupt_bytes,
                 },
+                ranking,
             })
         })
         .await

@@ -41,7 +41,9 @@ impl WebStore {
             StorageChoice::IndexedDb => Ok(WebStore::IndexedDb(IndexedDbStore::open_with_budget(namespace, budget).await?)),
             StorageChoice::Auto => match IndexedDbStore::open_with_budget(namespace, budget).await {
                 Ok(s) => Ok(WebStore::IndexedDb(s)),
-                Err(e @ AttuneError::StorageUnavailable(_)) => {
+                // Refused (a private mode): memory. Blocked by another tab is passing, and a
+                // memory profile would silently drop this page's events: the open fails.
+                Err(e @ AttuneError::StorageUnavailable(_)) if !IndexedDbStore::is_blocked(&e) => {
                     Ok(WebStore::Memory(MemoryStore::with_budget(namespace, budget)?, format!("{e}; kept in memory for this page")))
                 }
                 Err(e) => Err(e),
@@ -57,10 +59,15 @@ impl WebStore {
         }
     }
 
-    /// Bytes of the stored profile record.
+    /// Bytes of the stored profile record (0 for one that is not text: it is unreadable and
+    /// `unreadable()` has it).
     pub async fn profile_bytes(&self) -> Result<usize> {
         Ok(match self {
-            WebStore::IndexedDb(s) => s.raw(PROFILE).await?.map_or(0, |r| r.len()),
+            WebStore::IndexedDb(s) => match s.raw(PROFILE).await {
+                Ok(r) => r.map_or(0, |r| r.len()),
+                Err(AttuneError::CorruptRecord(_)) => 0,
+                Err(e) => return Err(e),
+            },
             WebStore::Memory(s, _) => s.raw(PROFILE).map_or(0, |r| r.len()),
         })
     }
@@ -98,6 +105,20 @@ impl Store for WebStore {
         match self {
             WebStore::IndexedDb(s) => s.clear().await,
             WebStore::Memory(s, _) => s.clear().await,
+        }
+    }
+
+    async fn unreadable(&self) -> Result<Option<String>> {
+        match self {
+            WebStore::IndexedDb(s) => s.unreadable().await,
+            WebStore::Memory(s, _) => s.unreadable().await,
+        }
+    }
+
+    async fn discard_unreadable(&self) -> Result<bool> {
+        match self {
+            WebStore::IndexedDb(s) => s.discard_unreadable().await,
+            WebStore::Memory(s, _) => s.discard_unreadable().await,
         }
     }
 

@@ -48,6 +48,9 @@ export async function tour(): Promise<void> {
   for await (const piece of stream) text += piece;
   const stats: ReplyStats = stream.stats();
   await attune.clear();
+  const unreadable: string | null = await attune.exportCorrupt();
+  const discarded: boolean = await attune.discardCorrupt();
+  console.log(unreadable?.length, discarded, info.storage.corruptBytes);
   console.log(removed, firstInterest, labels, vectors[0].length, ranked[0]?.reasons, similar, similarToItem,
     info.backend, info.embedder.bytes, info.assistant.loaded && info.assistant.device.used, info.storage.profileBytes, info.storage.cacheEntries, pending, loaded, ctx.tokens, text, stats.finishReason, attune.closed);
   attune.close();

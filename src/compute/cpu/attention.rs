@@ -1,6 +1,6 @@
 //! Scaled dot-product attention over a packed batch, per [`AttentionSpec`].
 
-use super::ops::softmax;
+use super::ops::{softmax, softmax_vectorized};
 use super::simd::Kernels;
 use crate::compute::{check_bounds, AttentionSpec, CachedAttentionSpec};
 use crate::error::{AttuneError, Result};
@@ -38,7 +38,7 @@ pub fn attention(kern: &Kernels, q: &[f32], k: &[f32], v: &[f32], spec: &Attenti
                 for (j, s) in s.iter_mut().enumerate() {
                     *s = (kern.dot_f32)(qi, &k[at(j)..][..hd]) * spec.scale;
                 }
-                softmax(s);
+                softmax_vectorized(s);
                 let o = &mut out[at(i)..][..hd];
                 for (j, &p) in s.iter().enumerate() {
                     o.iter_mut().zip(&v[at(j)..][..hd]).for_each(|(o, v)| *o += p * v);

@@ -8,11 +8,13 @@
 //! activation rows (as is any other type, e.g. Q8_1).
 //!
 //! Loop order: activation rows are taken in tiles of [`ROW_TILE`]; for each tile every weight
-//! row is streamed once and dotted against all rows of the tile while it sits in L1.
+//! row is streamed once and dotted against all rows of the tile while it sits in L1. Where the
+//! kernel set has a Q8_0 tile kernel (simd128), activations are laid out four rows at a time,
+//! already widened ([`ActQ8_0x4`]), and two weight rows are dotted against each such tile.
 
-use super::simd::{ActQ8_0, ActQ8_1, Kernels};
+use super::simd::{ActQ8_0, ActQ8_0x4, ActQ8_1, Kernels};
 use crate::error::{AttuneError, Result};
-use crate::quant::{as_blocks, dequantize, GgmlType, QK};
+use crate::quant::{as_blocks, dequantize, BlockQ8_0, GgmlType, QK};
 
 /// Activation rows dotted against one weight row before moving to the next weight row.
 pub const ROW_TILE: usize = 32;
@@ -65,9 +67,10 @@ pub fn matmul(
             GgmlType::F16 if m < F16_DIRECT_ROWS => tiled(&mut out, m, n, |i, j| {
                 (kern.dot_f16_f32)(&w[j * row_bytes..][..row_bytes], &x[i * k..][..k])
             }),
-            GgmlType::Q8_0 => {
-                quantized(&mut out, x, m, kb, w, n, ActQ8_0::quantize, kern.dot_q8_0, kern.dot4_q8_0)
-            }
+            GgmlType::Q8_0 => match kern.tile_q8_0 {
+                Some(tile) if m >= 2 => tiled_q8_0(&mut out, x, m, kb, w, n, tile),
+                _ => quantized(&mut out, x, m, kb, w, n, ActQ8_0::quantize, kern.dot_q8_0, kern.dot4_q8_0),
+            },
             GgmlType::Q4_0 => {
                 quantized(&mut out, x, m, kb, w, n, ActQ8_0::quantize, kern.dot_q4_0, kern.dot4_q4_0)
             }
@@ -145,6 +148,47 @@ fn quantized<W: bytemuck::Pod, A>(
     let xr = |i: usize| &xq[i * kb..][..kb];
     let wr = |j: usize| &wb[j * kb..][..kb];
     tiled4(out, m, n, |i, j| dot(wr(j), xr(i)), |i, j| dot4(wr(j), [xr(i), xr(i + 1), xr(i + 2), xr(i + 3)]));
+}
+
+/// A Q8_0 matmul through a tile kernel: activation rows are quantized once and laid out four
+/// at a time ([`ActQ8_0x4`], the last tile padded with zero rows, whose results are dropped).
+fn tiled_q8_0(
+    out: &mut [f32],
+    x: &[f32],
+    m: usize,
+    kb: usize,
+    w: &[u8],
+    n: usize,
+    tile: fn([&[BlockQ8_0]; 2], &[ActQ8_0x4]) -> [[f32; 4]; 2],
+) {
+    let xq = quantize_rows(x, ActQ8_0::quantize);
+    let tiles = m.div_ceil(4);
+    let mut xt = Vec::with_capacity(tiles * kb);
+    for t in 0..tiles {
+        for b in 0..kb {
+            xt.push(ActQ8_0x4::from_rows(std::array::from_fn(|r| {
+                let i = 4 * t + r;
+                (i < m).then(|| &xq[i * kb + b])
+            })));
+        }
+    }
+    let wb = as_blocks::<BlockQ8_0>(w);
+    let wr = |j: usize| &wb[j * kb..][..kb];
+    for t0 in (0..tiles).step_by(ROW_TILE / 4) {
+        let t1 = (t0 + ROW_TILE / 4).min(tiles);
+        for j in (0..n).step_by(2) {
+            // An odd last weight row is paired with itself and its copy dropped.
+            let j1 = (j + 1).min(n - 1);
+            for t in t0..t1 {
+                let r = tile([wr(j), wr(j1)], &xt[t * kb..][..kb]);
+                for (jj, r) in [j, j1].into_iter().zip(r).take(j1 + 1 - j) {
+                    for (u, v) in r.into_iter().enumerate().take(m - 4 * t) {
+                        out[(4 * t + u) * n + jj] = v;
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn tiled(out: &mut [f32], m: usize, n: usize, dot: impl Fn(usize, usize) -> f32) {

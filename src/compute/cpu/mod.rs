@@ -9,6 +9,7 @@ pub mod attention;
 pub mod matmul;
 pub mod ops;
 pub mod simd;
+pub mod vmath;
 
 pub use ops::softmax;
 pub use simd::Kernels;

@@ -1,6 +1,7 @@
 //! Row-wise and elementwise ops on host f32 matrices. Shapes are validated by the backend
 //! before these run; here the functions only rely on `x.len() == rows * cols`.
 
+use super::vmath;
 use crate::error::{AttuneError, Result};
 
 fn invalid<T>(msg: String) -> Result<T> {
@@ -8,7 +9,8 @@ fn invalid<T>(msg: String) -> Result<T> {
 }
 
 /// Numerically stable softmax in place (subtracts the max). An empty slice is left as is;
-/// a row of `-inf` everywhere becomes all zeros rather than NaN.
+/// a row of `-inf` everywhere becomes all zeros rather than NaN. libm's `expf`, summed in
+/// order: the decoder's attention uses it, and its greedy outputs are pinned by fixtures.
 pub fn softmax(x: &mut [f32]) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     if max == f32::NEG_INFINITY {
@@ -21,6 +23,20 @@ pub fn softmax(x: &mut [f32]) {
         sum += *v;
     }
     let inv = 1.0 / sum;
+    x.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// [`softmax`] with [`vmath::exp`] and eight-lane sums: the loops vectorize (libm's `expf` is
+/// a call per element in wasm). Same edge cases; values within a few ulp of [`softmax`]. The
+/// encoder's attention uses it.
+pub fn softmax_vectorized(x: &mut [f32]) {
+    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+    if max == f32::NEG_INFINITY {
+        x.iter_mut().for_each(|v| *v = 0.0);
+        return;
+    }
+    x.iter_mut().for_each(|v| *v = vmath::exp(*v - max));
+    let inv = 1.0 / sum8(x);
     x.iter_mut().for_each(|v| *v *= inv);
 }
 
@@ -88,10 +104,11 @@ pub fn layer_norm(x: &[f32], cols: usize, gamma: &[f32], beta: &[f32], eps: f32)
     Ok(out)
 }
 
-/// GELU, the exact form: `x/2 · (1 + erf(x/√2))`.
-#[inline]
+/// GELU, the exact (erf) form: `x/2 · (1 + erf(x/√2))` ([`vmath::one_plus_erf`], the
+/// formula of the GPU kernel).
+#[inline(always)]
 pub fn gelu_scalar(x: f32) -> f32 {
-    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+    0.5 * x * vmath::one_plus_erf(x * std::f32::consts::FRAC_1_SQRT_2)
 }
 
 /// GELU of every element in place.

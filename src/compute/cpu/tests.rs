@@ -362,14 +362,33 @@ fn l2_normalize_keeps_zero_rows() {
 
 #[test]
 fn softmax_is_stable() {
-    let mut x = [1000.0, 1001.0, 999.0];
-    softmax(&mut x);
-    assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-    assert!(x[1] > x[0] && x[0] > x[2]);
-    let mut m = [f32::NEG_INFINITY; 3];
-    softmax(&mut m);
-    assert_eq!(m, [0.0; 3]);
-    softmax(&mut []);
+    for f in [softmax, ops::softmax_vectorized] {
+        let mut x = [1000.0, 1001.0, 999.0];
+        f(&mut x);
+        assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(x[1] > x[0] && x[0] > x[2]);
+        let mut m = [f32::NEG_INFINITY; 3];
+        f(&mut m);
+        assert_eq!(m, [0.0; 3]);
+        let mut masked = [0.5, f32::NEG_INFINITY, 1.5];
+        f(&mut masked);
+        assert_eq!(masked[1], 0.0);
+        f(&mut []);
+    }
+}
+
+#[test]
+fn vectorized_softmax_is_within_a_few_ulp_of_the_libm_one() {
+    let mut r = Rng::new(3);
+    for n in [1, 7, 8, 31, 128] {
+        let x: Vec<f32> = r.vec(n).iter().map(|v| v * 8.0).collect();
+        let (mut a, mut b) = (x.clone(), x.clone());
+        softmax(&mut a);
+        ops::softmax_vectorized(&mut b);
+        for (a, b) in a.iter().zip(&b) {
+            assert!((a - b).abs() <= 8.0 * f32::EPSILON * a.max(1e-30), "n={n}: {a} vs {b}");
+        }
+    }
 }
 
 /// Naive attention in f64.

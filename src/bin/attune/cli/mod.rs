@@ -51,9 +51,12 @@ USAGE:
       embeds every item's text once into a precomputed vector file (Q8_0, tagged
       with the model id) that the SDK loads with addVectors
   attune eval-movielens --model FILE.gguf --data DIR [--out FILE.json] [--negatives 100]
-                        [--seed 42] [--options RANK_OPTIONS_JSON]
+                        [--seed 42] [--options RANK_OPTIONS_JSON] [--split all|tune|test]
+                        [--grid FILE.json]
       offline ranking evaluation on MovieLens 100K (RecBole atomic files in DIR):
-      NDCG@10, HR@10, MRR of personalized vs popularity-only vs random
+      NDCG@10, HR@10, MRR of personalized vs popularity-only vs random, on the
+      tuning and the test half of the users (a fixed hash) and on all; --grid
+      searches the default weights on the tuning half and reports both halves
 ";
 
 pub fn main() -> ExitCode {

@@ -33,6 +33,31 @@ pub struct ActQ8_1 {
     pub qs: [i8; QK],
 }
 
+/// Four activation rows' Q8_0 blocks side by side, values already widened to i16: the layout
+/// of the tiled kernels ([`Kernels::tile_q8_0`]), which then load each row's block as it is
+/// dotted instead of widening it again for every weight row. The scales are the f16-rounded
+/// ones of [`ActQ8_0`], so results are bit-identical to [`Kernels::dot_q8_0`] row by row.
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+#[repr(C)]
+pub struct ActQ8_0x4 {
+    pub d: [f32; 4],
+    pub qs: [[i16; QK]; 4],
+}
+
+impl ActQ8_0x4 {
+    /// Block `b` of four rows (a row past the matrix is `None` and left zero).
+    pub fn from_rows(rows: [Option<&ActQ8_0>; 4]) -> Self {
+        let mut t = ActQ8_0x4::zeroed();
+        for (r, a) in rows.into_iter().enumerate() {
+            if let Some(a) = a {
+                t.d[r] = a.d;
+                t.qs[r] = a.qs.map(i16::from);
+            }
+        }
+        t
+    }
+}
+
 impl ActQ8_0 {
     pub fn quantize(x: &[f32; QK]) -> Self {
         Self::from(&BlockQ8_0::quantize(x))
@@ -74,6 +99,11 @@ pub struct Kernels {
     pub dot4_q8_0: fn(&[BlockQ8_0], [&[ActQ8_0]; 4]) -> [f32; 4],
     pub dot4_q4_0: fn(&[BlockQ4_0], [&[ActQ8_0]; 4]) -> [f32; 4],
     pub dot4_q4_1: fn(&[BlockQ4_1], [&[ActQ8_1]; 4]) -> [f32; 4],
+    /// Two Q8_0 weight rows against a tile of four activation rows ([`ActQ8_0x4`]): result
+    /// `[w][r]`. Where the instruction set gains from the pre-widened layout (simd128 has no
+    /// i8 dot instruction, so widening dominated the four-row kernel) and from loading each
+    /// activation block once for two weight rows. `None`: the matmul uses `dot4_q8_0`.
+    pub tile_q8_0: Option<fn([&[BlockQ8_0]; 2], &[ActQ8_0x4]) -> [[f32; 4]; 2]>,
 }
 
 static PORTABLE: Kernels = Kernels {
@@ -86,6 +116,7 @@ static PORTABLE: Kernels = Kernels {
     dot4_q8_0: |w, x| x.map(|x| portable::dot_q8_0(w, x)),
     dot4_q4_0: |w, x| x.map(|x| portable::dot_q4_0(w, x)),
     dot4_q4_1: |w, x| x.map(|x| portable::dot_q4_1(w, x)),
+    tile_q8_0: Some(|w, x| w.map(|w| portable::tile_q8_0(w, x))),
 };
 
 /// The plain-Rust reference kernels.

@@ -6,7 +6,7 @@
 //! length (extra elements of the longer one are ignored, never read out of bounds), the integer
 //! part of each block product is exact, and block results are `isum * d_w * d_x` summed in f32.
 
-use super::{ActQ8_0, ActQ8_1};
+use super::{ActQ8_0, ActQ8_0x4, ActQ8_1};
 use crate::quant::{f16_le, BlockQ4_0, BlockQ4_1, BlockQ8_0, QK};
 
 const LANES: usize = 8;
@@ -60,6 +60,19 @@ pub fn dot_q8_0(w: &[BlockQ8_0], x: &[ActQ8_0]) -> f32 {
     let mut sum = 0f32;
     for (a, b) in w.iter().zip(x) {
         sum += block_isum(&a.qs, &b.qs) as f32 * (f16_le(a.d) * b.d);
+    }
+    sum
+}
+
+/// Q8_0 weights · a tile of four activation rows; lane `r` equals `dot_q8_0` of row `r`.
+pub fn tile_q8_0(w: &[BlockQ8_0], x: &[ActQ8_0x4]) -> [f32; 4] {
+    let mut sum = [0f32; 4];
+    for (a, t) in w.iter().zip(x) {
+        let dw = f16_le(a.d);
+        for (r, s) in sum.iter_mut().enumerate() {
+            let isum: i32 = a.qs.iter().zip(&t.qs[r]).map(|(&p, &q)| p as i32 * q as i32).sum();
+            *s += isum as f32 * (dw * t.d[r]);
+        }
     }
     sum
 }

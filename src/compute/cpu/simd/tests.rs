@@ -339,3 +339,27 @@ fn simd128_four_row_kernels_are_bit_identical_to_portable() {
         assert_eq!((k.dot4_q4_1)(&w, x4), x4.map(|x| portable::dot_q4_1(&w, x)), "q4_1 n={n}");
     }
 }
+
+#[test]
+fn tile_kernels_are_bit_identical_to_portable_rows_and_padding_is_zero() {
+    let mut r = Rng::new(9);
+    for k in available() {
+        let Some(tile) = k.tile_q8_0 else { continue };
+        for n in LENGTHS {
+            for live in 1..=4 {
+                let xs: Vec<Vec<ActQ8_0>> = (0..4).map(|_| a8(&q8_blocks(&mut r, n, -127, false))).collect();
+                let (w, w1) = (q8_blocks(&mut r, n, -128, false), q8_blocks(&mut r, n, -128, false));
+                let t: Vec<ActQ8_0x4> = (0..n / QK)
+                    .map(|b| ActQ8_0x4::from_rows(std::array::from_fn(|u| (u < live).then(|| &xs[u][b]))))
+                    .collect();
+                let got = tile([&w, &w1], &t);
+                for (v, w) in [&w, &w1].into_iter().enumerate() {
+                    for u in 0..4 {
+                        let want = if u < live { portable::dot_q8_0(w, &xs[u]) } else { 0.0 };
+                        assert_eq!(got[v][u], want, "{} tile q8_0 n={n} live={live} weight {v} row {u}", k.name);
+                    }
+                }
+            }
+        }
+    }
+}

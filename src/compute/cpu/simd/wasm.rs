@@ -14,7 +14,7 @@
 //! has no fused multiply-add, so the four-row results are bit-identical to the portable ones.
 //! simd128 has no f16 conversion instruction; `dot_f16_f32` converts in scalar code.
 
-use super::{ActQ8_0, ActQ8_1, Kernels};
+use super::{ActQ8_0, ActQ8_0x4, ActQ8_1, Kernels};
 use crate::quant::{f16_le, BlockQ4_0, BlockQ4_1, BlockQ8_0};
 use core::arch::wasm32::*;
 
@@ -29,6 +29,7 @@ pub fn kernels() -> Option<Kernels> {
         dot4_q8_0,
         dot4_q4_0,
         dot4_q4_1,
+        tile_q8_0: Some(tile_q8_0),
     })
 }
 
@@ -311,4 +312,44 @@ fn dot4_q4_1(w: &[BlockQ4_1], x: [&[ActQ8_1]; 4]) -> [f32; 4] {
         acc = f32x4_add(acc, f32x4_add(f32x4_mul(p, d), offs));
     }
     lanes(acc)
+}
+
+/// Two Q8_0 weight rows against a tile of four pre-widened activation rows: per block each
+/// weight is widened once, and each activation row is four loads shared by both weights and
+/// four `i32x4.dot_i16x8_s` per weight, where [`dot4_q8_0`] also widened every row's bytes
+/// again for every weight row. Same sums, same order: bit-identical to it.
+fn tile_q8_0(w: [&[BlockQ8_0]; 2], x: &[ActQ8_0x4]) -> [[f32; 4]; 2] {
+    let t = f16_table();
+    let mut acc = [f32x4_splat(0.0); 2];
+    for ((a0, a1), xb) in w[0].iter().zip(w[1]).zip(x) {
+        // SAFETY: qs is 32 bytes.
+        let wide = |a: &BlockQ8_0| unsafe {
+            let pa = a.qs.as_ptr() as *const u8;
+            widen(load(pa), load(pa.add(16)))
+        };
+        let (w0, w1) = (wide(a0), wide(a1));
+        let row = |r: usize| {
+            let p = xb.qs[r].as_ptr() as *const u8;
+            // SAFETY: each row of the tile is 32 i16, 64 bytes.
+            let x = unsafe { [load(p), load(p.add(16)), load(p.add(32)), load(p.add(48))] };
+            let dot = |w: &[v128; 4]| {
+                i32x4_add(
+                    i32x4_add(i32x4_dot_i16x8(w[0], x[0]), i32x4_dot_i16x8(w[1], x[1])),
+                    i32x4_add(i32x4_dot_i16x8(w[2], x[2]), i32x4_dot_i16x8(w[3], x[3])),
+                )
+            };
+            (dot(&w0), dot(&w1))
+        };
+        let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+        // SAFETY: d is four f32, 16 bytes.
+        let dx = unsafe { load(xb.d.as_ptr() as *const u8) };
+        for (acc, (a, p)) in acc.iter_mut().zip([
+            (a0, hsum4_i32(r0.0, r1.0, r2.0, r3.0)),
+            (a1, hsum4_i32(r0.1, r1.1, r2.1, r3.1)),
+        ]) {
+            let d = f32x4_mul(f32x4_splat(f16_at(t, a.d)), dx);
+            *acc = f32x4_add(*acc, f32x4_mul(f32x4_convert_i32x4(p), d));
+        }
+    }
+    acc.map(lanes)
 }

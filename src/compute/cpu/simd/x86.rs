@@ -25,6 +25,8 @@ pub fn kernels() -> Option<Kernels> {
             dot4_q8_0: |w, x| unsafe { dot4_q8_0(w, x) },
             dot4_q4_0: |w, x| unsafe { dot4_q4_0(w, x) },
             dot4_q4_1: |w, x| unsafe { dot4_q4_1(w, x) },
+            // maddubs already multiplies bytes: the four-row kernel needs no widened tile.
+            tile_q8_0: None,
         })
     } else {
         None
