@@ -15,7 +15,7 @@ WASM_OPT_FLAGS := -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-fl
 BINDGEN_OUT := $(TARGET_DIR)/pkg-bindgen
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
-.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank bench-peer eval eval-tune eval-assistant reference clean
+.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank bench-peer eval eval-tune eval-assistant reference fuzz clean
 
 setup:
 	./scripts/setup.sh
@@ -156,6 +156,13 @@ bench-gpu: models
 	  $(CARGO) test --release --target wasm32-unknown-unknown --test web_gpu_bench \
 	  -- --nocapture 2>&1 | tee bench/out/browser-gpu.log | sed -n 's/.*ATTUNE_BENCH //p' > bench/out/browser-gpu.json
 	cat bench/out/browser-gpu.json
+
+# cargo-fuzz (libFuzzer) on every target in fuzz/ for FUZZ_SECONDS each, one at a time; nightly
+# from rustup when it can be had, else stable without a sanitizer. Not part of `make test`; a
+# crash's input is in fuzz/artifacts/<target>/ (docs/hardening.md, "Fuzzing").
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
 
 # Regenerates the fixtures with the independent numpy references (encoder, chat model).
 reference:

@@ -14,7 +14,6 @@ pub mod quant;
 pub mod session;
 pub mod store;
 
-#[cfg(target_arch = "wasm32")]
 pub mod web;
 
 pub use error::{AttuneError, Result};

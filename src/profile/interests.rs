@@ -56,6 +56,18 @@ impl CentroidSet {
         self.centroids.iter().find(|c| c.id == id)
     }
 
+    /// `next_id`, or the first id after it that no centroid holds, and `next_id` moves past it.
+    /// An imported document may carry a `next_id` at or below its centroids' ids (or one that
+    /// wraps); a reused id would make two centroids one id, a profile that no longer loads.
+    fn fresh_id(&mut self) -> u32 {
+        let mut id = self.next_id;
+        while self.centroids.iter().any(|c| c.id == id) {
+            id = id.wrapping_add(1);
+        }
+        self.next_id = id.wrapping_add(1);
+        id
+    }
+
     /// Nearest centroid by cosine: (index, similarity).
     pub fn nearest(&self, v: &[f32]) -> Option<(usize, f32)> {
         self.centroids
@@ -82,8 +94,7 @@ impl CentroidSet {
                 c.id
             }
             None => {
-                let id = self.next_id;
-                self.next_id = self.next_id.wrapping_add(1);
+                let id = self.fresh_id();
                 self.centroids.push(Centroid {
                     id,
                     mean: v.to_vec(),

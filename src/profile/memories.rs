@@ -41,8 +41,14 @@ impl Memories {
         if self.items.len() >= cap {
             return Err(AttuneError::InputTooLarge(format!("the profile holds {cap} memories; forget one first")));
         }
-        self.next_id += 1;
-        let id = format!("m{}", self.next_id);
+        // Past ids in use: an imported `next_id` may be behind the items' ids, or at u64::MAX.
+        let id = loop {
+            self.next_id = self.next_id.wrapping_add(1);
+            let id = format!("m{}", self.next_id);
+            if !self.items.iter().any(|m| m.id == id) {
+                break id;
+            }
+        };
         self.items.push(Memory { id: id.clone(), text: text.to_string(), vector, created_ms: now });
         Ok(id)
     }

@@ -491,3 +491,31 @@ fn compacted_ids_overflow_conservatively() {
     assert!(!q.forget(&Forget::Item { id: "new".into() }).exact);
     assert!(!p.forget(&Forget::Item { id: "never-seen".into() }).exact);
 }
+
+/// Found by the fuzz target `profile_import`: an import whose `next_id` was at or below its
+/// centroids' ids was accepted, and the next new centroid took an id in use, leaving a profile
+/// that failed validation (a stored record that no longer loads). Memories likewise.
+#[test]
+fn imported_next_ids_behind_the_ids_in_use_are_skipped() {
+    let mut rng = Rng(5);
+    let p = sample();
+    assert!(p.interests.len() >= 2 && !p.memories.items.is_empty());
+    for (next_centroid, next_memory) in [(0, 0), (p.interests.centroids[1].id, 0), (u32::MAX, u64::MAX)] {
+        let mut v: serde_json::Value = serde_json::from_str(&format::export(&p, T0)).unwrap();
+        v["profile"]["interests"]["next_id"] = next_centroid.into();
+        v["profile"]["negatives"]["next_id"] = next_centroid.into();
+        v["profile"]["memories"]["next_id"] = next_memory.into();
+        v["profile"]["memories"]["items"][0]["id"] = format!("m{}", next_memory.wrapping_add(1)).into();
+        let mut q = format::import(&v.to_string()).unwrap();
+        for i in 0..3 {
+            let e = Event::new(EventKind::Like, Item::new(format!("new{i}"))).at(T0 + 1000);
+            q.apply(&e, Some(&topic(&mut rng)), T0 + 1000).unwrap();
+            let e = Event::new(EventKind::Dislike, Item::new(format!("bad{i}"))).at(T0 + 1000);
+            q.apply(&e, Some(&topic(&mut rng)), T0 + 1000).unwrap();
+            format::validate(&q).unwrap();
+        }
+        let id = q.remember("Lives in Lyon", None, T0).unwrap();
+        assert_eq!(q.memories.items.iter().filter(|m| m.id == id).count(), 1, "memory id {id} reused");
+        assert_eq!(format::from_record(&format::to_record(&q)).unwrap(), q);
+    }
+}

@@ -200,7 +200,8 @@ mod tests {
         parse::<TrackArgs>(json, "track")?.into_event()
     }
 
-    #[wasm_bindgen_test::wasm_bindgen_test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn track_shapes() {
         let e = ok(track(r#"{"type":"click","item":{"id":"a","text":"hi","tags":["x"],"price":3}}"#));
         assert_eq!((e.kind, e.item.id.as_str(), e.item.tags.len()), (EventKind::Click, "a", 1));
@@ -224,7 +225,8 @@ mod tests {
         assert_eq!(code(&many), "input_too_large");
     }
 
-    #[wasm_bindgen_test::wasm_bindgen_test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn forget_shapes() {
         let f = |j: &str| parse::<ForgetArgs>(j, "forget").and_then(ForgetArgs::into_forget);
         assert_eq!(ok(f(r#"{"itemId":"a"}"#)), Forget::Item { id: "a".into() });
@@ -235,7 +237,8 @@ mod tests {
         }
     }
 
-    #[wasm_bindgen_test::wasm_bindgen_test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn embed_and_memory_shapes() {
         assert_eq!(ok(embed_texts(r#"["a","b"]"#)).len(), 2);
         assert_eq!(embed_texts("[]").unwrap_err().code(), "invalid_argument");
