@@ -341,8 +341,8 @@ fn tile_q8_0(w: [&[BlockQ8_0]; 2], x: &[ActQ8_0x4]) -> [[f32; 4]; 2] {
             (dot(&w0), dot(&w1))
         };
         let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
-        // SAFETY: d is four f32, 16 bytes.
-        let dx = unsafe { load(xb.d.as_ptr() as *const u8) };
+        // d is four f32: the 16 bytes `load` reads.
+        let dx = load(xb.d.as_ptr() as *const u8);
         for (acc, (a, p)) in acc.iter_mut().zip([
             (a0, hsum4_i32(r0.0, r1.0, r2.0, r3.0)),
             (a1, hsum4_i32(r0.1, r1.1, r2.1, r3.1)),
