@@ -127,7 +127,6 @@ pub fn quantize_rows<B>(x: &[f32], f: fn(&[f32; QK]) -> B) -> Vec<B> {
     x.chunks_exact(QK).map(|c| f(c.try_into().expect("chunks_exact yields QK values"))).collect()
 }
 
-/// `out[i, j] = dot(i, j)`, tiles of activation rows outside, weight rows inside.
 #[inline(always)]
 /// A quantized-weight matmul: each activation row is quantized once (`quant`), then every
 /// weight row (`kb` blocks of `W`) is dotted against four activation rows at a time.
@@ -191,6 +190,7 @@ fn tiled_q8_0(
     }
 }
 
+/// `out[i, j] = dot(i, j)`, tiles of activation rows outside, weight rows inside.
 fn tiled(out: &mut [f32], m: usize, n: usize, dot: impl Fn(usize, usize) -> f32) {
     for i0 in (0..m).step_by(ROW_TILE) {
         let i1 = (i0 + ROW_TILE).min(m);

@@ -12,31 +12,26 @@ fn invalid<T>(msg: String) -> Result<T> {
 /// a row of `-inf` everywhere becomes all zeros rather than NaN. libm's `expf`, summed in
 /// order: the decoder's attention uses it, and its greedy outputs are pinned by fixtures.
 pub fn softmax(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if max == f32::NEG_INFINITY {
-        x.iter_mut().for_each(|v| *v = 0.0);
-        return;
-    }
-    let mut sum = 0f32;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
-    let inv = 1.0 / sum;
-    x.iter_mut().for_each(|v| *v *= inv);
+    softmax_with(x, f32::exp, |x| x.iter().sum());
 }
 
 /// [`softmax`] with [`vmath::exp`] and eight-lane sums: the loops vectorize (libm's `expf` is
 /// a call per element in wasm). Same edge cases; values within a few ulp of [`softmax`]. The
 /// encoder's attention uses it.
 pub fn softmax_vectorized(x: &mut [f32]) {
+    softmax_with(x, vmath::exp, sum8);
+}
+
+#[inline(always)]
+fn softmax_with(x: &mut [f32], exp: impl Fn(f32) -> f32, sum: impl Fn(&[f32]) -> f32) {
+    // A compare-and-select maximum (NaN skipped, as `f32::max` does) that vectorizes.
     let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     if max == f32::NEG_INFINITY {
         x.iter_mut().for_each(|v| *v = 0.0);
         return;
     }
-    x.iter_mut().for_each(|v| *v = vmath::exp(*v - max));
-    let inv = 1.0 / sum8(x);
+    x.iter_mut().for_each(|v| *v = exp(*v - max));
+    let inv = 1.0 / sum(x);
     x.iter_mut().for_each(|v| *v *= inv);
 }
 
