@@ -16,6 +16,7 @@
 
 use crate::error::{AttuneError, Result};
 use crate::model::gguf::GgufFile;
+use crate::model::template_namespaces::check_namespace_cycles;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{context, Environment, Error as JinjaError, ErrorKind, Value};
 use serde::{Deserialize, Serialize};
@@ -206,6 +207,7 @@ impl ChatTemplate {
             .keep_trailing_newline(false)
             .build()
             .map_err(|e| template_error("cannot configure the template syntax", &e))?;
+        check_namespace_cycles(source, syntax.clone())?;
         env.set_syntax(syntax);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function(
@@ -474,6 +476,52 @@ mod tests {
         let fits = RENDER_FUEL / 10;
         assert_eq!(render(fits).unwrap(), 2 * (fits as usize + 1));
         assert!(render(RENDER_FUEL / 8).is_err());
+    }
+
+    // A namespace stored in itself is a cycle that printing, comparing or serializing would
+    // follow until the stack overflows; such templates are refused when compiled. The first two
+    // are the fuzzer's inputs (fuzz/regressions/chat_template/).
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn templates_that_could_make_a_cycle_are_refused() {
+        let fuzzed = [
+            include_str!("../../fuzz/regressions/chat_template/cyclic-namespace"),
+            include_str!("../../fuzz/regressions/chat_template/crash-ff6fff01fb5227f317cf1df5a8ca97949df01c28"),
+        ];
+        let written = [
+            "{% set ns = namespace(n=0) %}{% set l = [ns] %}{% set ns.n = l %}{{ ns.n == ns.n }}",
+            "{% set a = namespace() %}{% set b = namespace(x=a) %}{% set a.y = b %}{{ a }}",
+            "{% set a = namespace() %}{% set b = namespace() %}{% set a.b = b %}{% set b.a = a %}{{ a ~ '' }}",
+            "{% set a = namespace() %}{% set m = {'k': a} %}{% set a.m = m['k'] %}{{ a|tojson }}",
+            "{% set a = namespace() %}{% for x in [a] %}{% set a.x = x %}{% endfor %}{{ a }}",
+            "{% set a = namespace() %}{% set a.x = [1] + [a] %}{{ a }}",
+            "{% set a = namespace() %}{% set a.x = none or a %}{{ a }}",
+            "{% set a = namespace() %}{% set a.x = [a]|first %}{{ a }}",
+            "{% set a = namespace() %}{% set a.x, a.y = a, 1 %}{{ a }}",
+            "{% set mk = namespace %}{% set a = mk() %}{% set a.x = [a] %}{{ a }}",
+            "{% set namespace = dict %}{{ 1 }}",
+        ];
+        for src in fuzzed.into_iter().chain(written) {
+            let e = ChatTemplate::new(src, "", "").expect_err(src);
+            assert_eq!(e.code(), "chat_template", "{src}: {e}");
+        }
+    }
+
+    // What real templates keep in namespaces (flags, strings, lists of messages, values read
+    // back from another namespace) still compiles and renders.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn namespaces_of_plain_values_render() {
+        let src = "{% set ns = namespace(system='', found=false, turns=[]) %}{% set other = namespace(n=1) %}\
+            {% for m in messages %}{% if m.role == 'system' %}{% set ns.system = m.content|trim %}{% set ns.found = true %}\
+            {% else %}{% set ns.turns = ns.turns + [m] %}{% endif %}{% endfor %}{% set ns.n = other.n + 1 %}\
+            {% set ns.label = ns.system ~ '|' ~ ns.turns|length %}{% for k in ns %}{% endfor %}\
+            [{{ ns.label }}:{{ ns.n }}:{{ ns.found }}]{% for t in ns.turns %}{{ t.role }}={{ t.content }};{% endfor %}";
+        let t = ChatTemplate::new(src, "", "").unwrap();
+        let out = t
+            .render(&[ChatMessage::system(" Be brief. "), ChatMessage::user("hi"), ChatMessage::assistant("yo")], false)
+            .unwrap();
+        assert_eq!(out, "[Be brief.|2:2:True]user=hi;assistant=yo;");
     }
 
     // The output is capped even when the fuel (which grows with the messages' text) allows more.

@@ -10,4 +10,5 @@ pub mod convert;
 pub mod gguf;
 pub mod llama;
 pub mod sampler;
+pub mod template_namespaces;
 pub mod tokenizer;
