@@ -9,7 +9,6 @@
 //   instead of www/)] [--docs DIR (also writes the README's small screenshots there)]
 
 import { promises as fs } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checks, launch, ok } from './e2e-lib.mjs';
@@ -70,12 +69,14 @@ try {
 
   // 2. Open three articles of TOPIC (each a tracked click; the feed re-ranks after each).
   const clicked = [];
+  let openedAt = 0;
   for (let k = 0; k < 3; k++) {
     const card = (await forYou()).find((c) => c.topic === TOPIC && !clicked.includes(c.id));
     ok(card, `an article of ${TOPIC} to open (${k + 1})`);
     clicked.push(card.id);
     const t0 = Date.now();
     await andUpdate(() => page.click(`#feed > li[data-id="${card.id}"] .card-title`));
+    openedAt = Date.now();
     const ms = await page.evaluate(() => window.demo.lastUpdate.ms);
     console.log(`  opened ${card.id}: track + rank + redraw ${ms.toFixed(0)} ms in the page (${Date.now() - t0} ms round trip)`);
     await page.waitForTimeout(500); // the FLIP animation
@@ -94,8 +95,17 @@ try {
   ok(await page.$eval('#interests', (el) => el.tagName === 'UL'), `the profile names interests: ${await page.textContent('#interests')}`);
   const live = await page.textContent('#feed-live');
   ok(/moved up/.test(live), `the change is announced to screen readers (“${live}”)`);
-  // Close the open card (a dwell event when it was open 2 s or more).
+  // "Why this?" of a card that cites an opened article names it.
+  const cited = naming.find((c) => c.topic === TOPIC);
+  await page.click(`#feed > li[data-id="${cited.id}"] .why summary`);
+  const why = await page.textContent(`#feed > li[data-id="${cited.id}"] .why dl`);
+  ok(/similarTo/.test(why) && titles.some((t) => why.includes(t)), `“why this?” cites the opened article: ${why.slice(0, 160)}…`);
+  // Close the open card after 2 s: its time open is tracked as a dwell event.
+  await page.waitForTimeout(Math.max(0, 2100 - (Date.now() - openedAt)));
   await andUpdate(() => page.click(`#feed > li[data-id="${clicked[2]}"] .card-title`));
+  const byType = await page.evaluate(async () => (await window.demo.attune.profile()).stats.byType);
+  ok(byType.click === 3 && byType.dwell >= 1, `opens and reading time are tracked (${JSON.stringify(byType)})`);
+  if (DOCS) await docsShot('feed', 1100, 900, 'light', null);
 
   // 3. A memory, then the assistant: the context block it was given holds the memory.
   await page.fill('#memory-input', 'I am vegetarian');
@@ -116,6 +126,7 @@ try {
   ok(/tokens\/s/.test(await page.textContent('#status-line')), 'and the reply speed');
   await page.click('#context-details summary');
   await shot('03-assistant');
+  if (DOCS) await docsShot('assistant-narrow-dark', 390, 844, 'dark', '#assistant-panel');
 
   // 4. Forget the topic: the feed goes back to where it was.
   await andUpdate(() => page.click(`#read-topics li[data-topic="${TOPIC}"] button`));
@@ -132,6 +143,18 @@ try {
   //    model is requested (both from the browser's cache).
   const other = forgotten.find((c) => c.topic === 'jazz') ?? forgotten.find((c) => c.topic !== TOPIC);
   await andUpdate(() => page.click(`#feed > li[data-id="${other.id}"] .card-actions button[aria-pressed]`));
+  ok(await page.getAttribute(`#feed > li[data-id="${other.id}"] .card-actions button[aria-pressed]`, 'aria-pressed') === 'true', 'a like shows');
+  // Hide: the card leaves For you and Latest; "Show again" in the profile brings it back.
+  const hideMe = (await forYou())[5];
+  await andUpdate(() => page.click(`#feed > li[data-id="${hideMe.id}"] button[aria-label^="Hide"]`));
+  ok(!(await forYou()).some((c) => c.id === hideMe.id), 'a hidden article leaves For you');
+  await page.click('#view-latest');
+  await page.waitForFunction(() => document.querySelector('#feed').dataset.view === 'latest');
+  ok(!(await forYou()).some((c) => c.id === hideMe.id), 'and Latest');
+  await page.click('#view-foryou');
+  await page.waitForFunction(() => document.querySelector('#feed').dataset.view === 'foryou');
+  await andUpdate(() => page.click(`#recent li[data-id="${hideMe.id}"] button`));
+  ok((await forYou()).some((c) => c.id === hideMe.id), '“Show again” brings it back');
   const beforeReload = { feed: (await forYou()).map((c) => c.id), memories: await page.textContent('#memories'),
     recent: await page.textContent('#recent') };
   modelRequests.length = 0;
@@ -148,29 +171,53 @@ try {
     'reload: the like is shown');
   await shot('05-reloaded');
 
-  if (DOCS) await docsShots();
+  // Export, clear, import: the profile comes back whole.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-button')]);
+  const exported = path.join(SHOTS, 'profile-export.json');
+  await download.saveAs(exported);
+  ok(JSON.parse(await fs.readFile(exported, 'utf8')) && true, 'export gives a JSON document');
+  const feedBeforeClear = (await forYou()).map((c) => c.id).join();
+  await page.click('#clear-button');
+  await andUpdate(() => page.click('#clear-button'));
+  ok((await page.textContent('#memories')).includes('None'), 'clear: no memories left');
+  ok((await forYou()).every((c) => c.reasons.every((r) => r.kind === 'pageOrder' || r.kind === 'new')), 'clear: the feed is not personalized');
+  await andUpdate(() => page.setInputFiles('#import-input', exported));
+  ok((await page.textContent('#memories')).includes('I am vegetarian'), 'import: the memory is back');
+  ok((await forYou()).map((c) => c.id).join() === feedBeforeClear, 'import: For you as before the clear');
+  const storage = await page.evaluate(async () => (await window.demo.attune.info()).storage);
+  console.log(`  after clear + import: ${storage.cacheEntries} cached embeddings`);
+  await shot('06-imported');
 
-  console.log(`  time from navigation to the first personalized feed: cold ${cold.firstFeedMs.toFixed(0)} ms ` +
-    `(open ${cold.openMs.toFixed(0)} ms), cached ${cached.firstFeedMs.toFixed(0)} ms (open ${cached.openMs.toFixed(0)} ms)`);
+  // Offline: the service worker has the page's files, the SDK's cache the models.
+  await context.setOffline(true);
+  try {
+    await page.reload();
+    await page.waitForFunction(() => window.demo?.ready || window.demo?.errors.length, null, { timeout: 120_000 });
+    ok((await errors()).length === 0 && (await forYou()).length === 24, 'offline: the demo opens with its feed');
+  } finally {
+    await context.setOffline(false);
+  }
+
+  const when = (t) => `${t.firstFeedMs.toFixed(0)} ms (first cards at ${t.firstCardsMs.toFixed(0)} ms, app module running at ${t.moduleAt.toFixed(0)} ms, ` +
+    `SDK open ${t.openMs.toFixed(0)} ms, done at ${t.openedAt.toFixed(0)} ms)`;
+  console.log(`  time from navigation to the first personalized feed: cold ${when(cold)}; cached ${when(cached)}`);
   console.log(`e2e-demo: ${checks.count} checks passed in ${((Date.now() - started) / 1000).toFixed(0)} s; screenshots in ${path.relative(REPO, SHOTS)}/`);
 } finally {
   await close();
   server.close();
 }
 
-/** The README's screenshots: narrow, few colours (ImageMagick), well under 150 KB each. */
-async function docsShots() {
+/** A README screenshot: a viewport of `width` × `height` in `scheme`, scrolled to `selector`
+ * (else the top). (The committed ones were then reduced to 128 colours with Pillow's quantize.) */
+async function docsShot(name, width, height, scheme, selector) {
   await fs.mkdir(DOCS, { recursive: true });
-  const save = async (name, clip) => {
-    const raw = path.join(SHOTS, `docs-${name}.png`);
-    await page.screenshot({ path: raw, clip });
-    execFileSync('convert', [raw, '-colors', '96', '-strip', path.join(DOCS, `demo-${name}.png`)]);
-  };
-  await page.setViewportSize({ width: 960, height: 900 });
+  await page.setViewportSize({ width, height });
+  await page.emulateMedia({ colorScheme: scheme, reducedMotion: 'reduce' });
+  if (selector) await page.$eval(selector, (el) => el.scrollIntoView());
+  else await page.evaluate(() => scrollTo(0, 0));
+  await page.mouse.move(0, height - 1);
   await page.waitForTimeout(300);
-  await save('feed', { x: 0, y: 0, width: 960, height: 900 });
-  await page.setViewportSize({ width: 400, height: 860 });
-  await page.waitForTimeout(300);
-  await page.$eval('#profile-panel', (el) => el.scrollIntoView());
-  await save('profile-narrow', { x: 0, y: 0, width: 400, height: 860 });
+  await page.screenshot({ path: path.join(DOCS, `demo-${name}.png`) });
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  await page.emulateMedia({ colorScheme: 'light', reducedMotion: 'no-preference' });
 }

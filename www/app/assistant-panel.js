@@ -42,6 +42,8 @@ export class AssistantPanel {
     this.ask.disabled = true;
     this.stop.disabled = false;
     this.reply.textContent = '';
+    $('asked').hidden = false;
+    $('asked').textContent = `You asked: ${question}`;
     this.reply.setAttribute('aria-busy', 'true');
     this.stats.textContent = 'Thinking…';
     try {
@@ -51,15 +53,20 @@ export class AssistantPanel {
       this.status.set({ embed: performance.now() - t0 });
       const picks = [...close.map((s) => this.catalog.byId.get(s.id)), ...this.feedTop(3)]
         .filter((it, i, all) => it && all.findIndex((x) => x.id === it.id) === i).slice(0, 5);
-      const ctx = await this.attune.assistant.context(question, { maxTokens: 200, signal });
+      // A reading room's question is about the visitor's tastes in general: every interest may
+      // help, not only those close to the question's words.
+      // (Before the chat model is loaded the budget counts UTF-8 bytes, hence 400.)
+      const ctx = await this.attune.assistant.context(question, { maxTokens: 400, minSimilarity: -1, signal });
       $('context-block').textContent = ctx.text || '(empty: the profile has nothing yet)';
       $('context-details').hidden = false;
-      const system = 'You recommend articles from this reading room. Answer in two or three short sentences, ' +
-        'naming one or two of these articles by title:\n' + picks.map((it) => `- "${it.title}": ${it.summary}`).join('\n');
+      // SmolLM2-135M follows a list in the user's turn best (the profile's block goes to the
+      // system message, as the SDK puts it).
+      const prompt = `Articles on this site:\n${picks.map((it) => `- "${it.title}": ${it.summary}`).join('\n')}\n\n` +
+        `${question} Recommend one or two of these articles by title.`;
       $('context-articles').replaceChildren(...picks.map((it) => h('li', {}, it.title)));
       if (!this.status.assistant || this.status.assistant.state === 'idle') this.status.set({ assistant: { state: 'loading' } });
       const stream = this.attune.assistant.reply(
-        [{ role: 'system', content: system }, { role: 'user', content: question }],
+        [{ role: 'user', content: prompt }],
         { context: ctx.text, maxTokens: this.maxTokens, signal },
       );
       let first = 0;
