@@ -53,7 +53,7 @@ export class Feed {
       title: h('button', { type: 'button', class: 'card-title', id: titleId, 'aria-expanded': 'false',
         onclick: () => this.on.toggleOpen(item) }, item.title),
       reasons: h('ul', { class: 'reasons', 'aria-label': 'Why it is here' }),
-      like: h('button', { type: 'button', 'aria-pressed': 'false', onclick: () => this.on.like(item) }, 'Like'),
+      like: h('button', { type: 'button', 'aria-pressed': 'false', 'aria-label': `Like “${item.title}”`, onclick: () => this.on.like(item) }, 'Like'),
       hide: h('button', { type: 'button', 'aria-label': `Hide “${item.title}”`, onclick: () => this.on.hide(item) }, 'Hide'),
       why: h('dl'),
       reading: h('div', { class: 'reading', hidden: true }),
