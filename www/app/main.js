@@ -162,7 +162,8 @@ async function main() {
     const personal = profile.interests.length || profile.tags.some((t) => t.affinity > 0);
     note.textContent = view === 'latest' ? 'Newest first, the same for every visitor.'
       : personal ? `Ranked on this device from your ${profile.stats.events} action${profile.stats.events === 1 ? '' : 's'}${demo.lastUpdate ? ` · updated ${formatMs(demo.lastUpdate.ms)} after your last action` : ''}.`
-        : 'No profile yet, so this is the newest first. Open, like or hide an article to change it.';
+        : profile.stats.events ? 'Your profile says nothing about these articles now, so this is the newest first.'
+          : 'No profile yet, so this is the newest first. Open, like or hide an article to change it.';
     return profile;
   }
 
