@@ -15,7 +15,7 @@ WASM_OPT_FLAGS := -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-fl
 BINDGEN_OUT := $(TARGET_DIR)/pkg-bindgen
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
-.PHONY: setup cli models wasm pkg sizes demo test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank bench-peer eval eval-tune eval-assistant reference fuzz clean
+.PHONY: setup cli models wasm pkg sizes demo site test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank bench-peer eval eval-tune eval-assistant reference fuzz clean
 
 setup:
 	./scripts/setup.sh
@@ -51,8 +51,20 @@ sizes: pkg
 	mkdir -p bench/out
 	node scripts/pkg-sizes.mjs pkg | tee bench/out/sizes.json
 
-demo: models wasm
+# The demo app (www/index.html) is built on the npm package as a customer's page would be:
+# www/sdk → ../pkg, www/models → ../models/out. The "under the hood" pages (similarity,
+# benchmarks) use the raw bindings of `make wasm` in www/pkg.
+demo: models pkg wasm
+	ln -sfn ../pkg www/sdk
+	ln -sfn ../models/out www/models
 	python3 scripts/serve.py --root www --host 127.0.0.1 --port $(PORT)
+
+# The demo as a static folder for any static host: the page, the package and the two models it
+# uses beside it (SITE_MODELS=link links them instead of copying).
+SITE ?= bench/out/site
+SITE_MODELS ?= copy
+site: models pkg
+	./scripts/build-site.sh $(SITE) $(SITE_MODELS)
 
 test: models test-native test-browser test-e2e
 
@@ -170,4 +182,4 @@ reference:
 	python3 tests/reference/smollm2_reference.py
 
 clean:
-	rm -rf $(TARGET_DIR) www/pkg www/models www/wllama bench/out pkg
+	rm -rf $(TARGET_DIR) www/pkg www/models www/sdk www/wllama bench/out pkg

@@ -26,3 +26,5 @@ node scripts/e2e-faults.mjs "$@"
 # A real catalog in both modes: 1 000-item ranks, 1 000 tracks, memory after GC (needs the CLI
 # for its precomputed vector file).
 node scripts/scale.mjs "$@"
+# The demo app (www/) as a visitor uses it: re-ranking, reasons, memory → assistant, forget, reload.
+node scripts/e2e-demo.mjs "$@"
