@@ -110,6 +110,15 @@ impl<S: Store> Session<S> {
         &mut self.encoder
     }
 
+    /// Removes everything of the namespace (the store's profile and embedding cache) and this
+    /// session's copies of cached embeddings with it, so texts embedded again are stored again
+    /// (a copy kept here would be served without ever refilling the emptied cache).
+    pub async fn clear(&mut self) -> Result<()> {
+        self.store.clear().await?;
+        self.hot.clear();
+        Ok(())
+    }
+
     /// The embedding of `text`, from the cache when this model embedded it before. Always the
     /// cached (compact) form's values, so a hit and a miss give the same vector.
     pub async fn embed_cached(&mut self, text: &str) -> Result<Vec<f32>> {

@@ -5,7 +5,8 @@
 mod common;
 
 use attune::profile::{Event, EventKind, Item};
-use attune::session::Session;
+use attune::session::{Missing, Session};
+use std::ops::ControlFlow;
 use attune::store::{CacheKey, MemoryStore, Store};
 use common::encoder;
 
@@ -58,5 +59,21 @@ fn a_profile_built_by_another_model_is_not_mixed() {
         let mut s = Session::new(store, encoder("q8_0"));
         let err = s.track(&like("a", "Fresh pasta with basil"), DAY).await.unwrap_err();
         assert_eq!(err.code(), "model_unsupported");
+    });
+}
+
+// After `clear`, texts met again are embedded from this session's memory no more: they go back
+// into the emptied store, so the next visit finds them cached.
+#[test]
+fn clear_empties_the_session_copies_so_the_cache_refills() {
+    pollster::block_on(async {
+        let mut s = Session::new(MemoryStore::new("test").unwrap(), encoder("q8_0"));
+        let texts = ["Fresh pasta with basil", "A night of jazz in the old town", "Gravel bikes for long rides"];
+        s.vectors(&texts, Missing::Embed, &mut |_| ControlFlow::Continue(())).await.unwrap();
+        assert_eq!(s.store().embedding_count().await.unwrap(), 3);
+        s.clear().await.unwrap();
+        assert_eq!(s.store().embedding_count().await.unwrap(), 0);
+        s.vectors(&texts, Missing::Embed, &mut |_| ControlFlow::Continue(())).await.unwrap();
+        assert_eq!(s.store().embedding_count().await.unwrap(), 3);
     });
 }

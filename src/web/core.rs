@@ -183,7 +183,7 @@ impl AttuneCore {
     /// Removes everything of the namespace (profile and embedding cache); a profile record
     /// that cannot be read is set aside instead (`exportCorrupt`).
     pub async fn clear(&self) -> Result<(), JsValue> {
-        with_session(&self.inner, async |s| s.store().clear().await).await.map_err(to_js)
+        with_session(&self.inner, async |s| s.clear().await).await.map_err(to_js)
     }
 
     /// The stored profile record that could not be read (`corrupt_record`, `version_too_new`),
