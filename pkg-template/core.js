@@ -14,7 +14,8 @@
 import init, * as wasm from './attune_wasm.js';
 import initChat, { Assistant } from './attune_chat.js';
 import { AttuneError, abortError, toAttuneError } from './errors.js';
-import { checkSource, loadModel } from './models.js';
+import { checkSource, loadModel, modelStorage } from './models.js';
+import { explainLoadFailure } from './probe.js';
 
 const DEVICES = ['auto', 'gpu', 'cpu'];
 const STORAGES = ['auto', 'indexeddb', 'memory'];
@@ -25,9 +26,11 @@ const STORAGES = ['auto', 'indexeddb', 'memory'];
  * pages that never chat never download it. */
 let chatReady = null;
 function loadChat() {
-  chatReady ??= initChat({ module_or_path: new URL('./attune_chat_bg.wasm', import.meta.url) }).catch((e) => {
+  const url = new URL('./attune_chat_bg.wasm', import.meta.url);
+  chatReady ??= initChat({ module_or_path: url }).catch(async (e) => {
     chatReady = null;
-    throw new AttuneError('model_load', `loading the Attune chat module failed: ${e && e.message ? e.message : e}`);
+    const why = await explainLoadFailure(url, 'wasm');
+    throw new AttuneError('model_load', `loading the Attune chat module failed: ${why ?? (e && e.message ? e.message : e)}`);
   });
   return chatReady;
 }
@@ -35,9 +38,12 @@ function loadChat() {
 let wasmReady = null;
 function loadWasm(wasmUrl) {
   // One instance per context; a failed load may be retried.
-  wasmReady ??= init({ module_or_path: wasmUrl ?? new URL('./attune_wasm_bg.wasm', import.meta.url) }).catch((e) => {
+  const url = wasmUrl ?? new URL('./attune_wasm_bg.wasm', import.meta.url);
+  wasmReady ??= init({ module_or_path: url }).catch(async (e) => {
     wasmReady = null;
-    throw new AttuneError('model_load', `loading the Attune wasm module failed: ${e && e.message ? e.message : e}`);
+    // The browser's error ("expected magic word", "Failed to fetch") hides the cause: look.
+    const why = await explainLoadFailure(url, 'wasm');
+    throw new AttuneError('model_load', `loading the Attune wasm module${wasmUrl ? ' (options.wasmUrl)' : ''} failed: ${why ?? (e && e.message ? e.message : e)}`);
   });
   return wasmReady;
 }
@@ -105,33 +111,33 @@ function deviceInfo(asked, used, adapter, fallbackReason) {
 
 /** Checks open() options (again, on this side of the worker boundary). */
 export function checkOpenOptions(o) {
-  if (!o || typeof o !== 'object') throw new AttuneError('invalid_argument', 'Attune.open needs an options object');
-  if (typeof o.namespace !== 'string') throw new AttuneError('invalid_argument', 'namespace must be a string');
+  if (!o || typeof o !== 'object') throw new AttuneError('invalid_argument', 'Attune.open(options): needs an options object ({ namespace })');
+  if (typeof o.namespace !== 'string') throw new AttuneError('invalid_argument', 'Attune.open(options.namespace): must be a string');
   const device = o.device ?? 'auto';
-  if (!DEVICES.includes(device)) throw new AttuneError('invalid_argument', `device must be one of ${DEVICES.join(', ')}`);
+  if (!DEVICES.includes(device)) throw new AttuneError('invalid_argument', `Attune.open(options.device): must be one of ${DEVICES.join(', ')}`);
   const base = o.base ?? (typeof location !== 'undefined' ? location.href : undefined);
-  const embedder = checkSource(o.embedder, 'embedder', base);
-  const assistant = o.assistant === undefined ? undefined
-    : { ...checkSource(o.assistant, 'assistant', base), context: o.assistant.context, device: o.assistant.device ?? device };
+  const embedder = checkSource(o.embedder, 'Attune.open(options.embedder)', base);
+  const assistant = o.assistant === undefined || o.assistant === false ? undefined
+    : { ...checkSource(o.assistant, 'Attune.open(options.assistant)', base), context: o.assistant.context, device: o.assistant.device ?? device };
   if (assistant && assistant.context !== undefined && !(Number.isInteger(assistant.context) && assistant.context > 0)) {
-    throw new AttuneError('invalid_argument', 'assistant.context must be a positive integer');
+    throw new AttuneError('invalid_argument', 'Attune.open(options.assistant.context): must be a positive integer');
   }
   if (assistant && !DEVICES.includes(assistant.device)) {
-    throw new AttuneError('invalid_argument', `assistant.device must be one of ${DEVICES.join(', ')}`);
+    throw new AttuneError('invalid_argument', `Attune.open(options.assistant.device): must be one of ${DEVICES.join(', ')}`);
   }
   const maxBytes = o.embeddingCache?.maxBytes;
   if (o.embeddingCache !== undefined && (typeof o.embeddingCache !== 'object' || o.embeddingCache === null
       || (maxBytes !== undefined && typeof maxBytes !== 'number'))) {
-    throw new AttuneError('invalid_argument', 'embeddingCache must be { maxBytes?: number }');
+    throw new AttuneError('invalid_argument', 'Attune.open(options.embeddingCache): must be { maxBytes?: number }');
   }
   const storage = o.storage ?? 'auto';
-  if (!STORAGES.includes(storage)) throw new AttuneError('invalid_argument', `storage must be one of ${STORAGES.join(', ')}`);
+  if (!STORAGES.includes(storage)) throw new AttuneError('invalid_argument', `Attune.open(options.storage): must be one of ${STORAGES.join(', ')}`);
   if (o.reasonTexts !== undefined && (typeof o.reasonTexts !== 'object' || o.reasonTexts === null
       || Object.values(o.reasonTexts).some((t) => typeof t !== 'string'))) {
-    throw new AttuneError('invalid_argument', 'reasonTexts must be an object of texts by reason key (e.g. { "similarTo.like": "…{title}…" })');
+    throw new AttuneError('invalid_argument', 'Attune.open(options.reasonTexts): must be an object of texts by reason key (e.g. { "similarTo.like": "…{title}…" })');
   }
   return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl, cacheBudget: maxBytes, storage,
-    reasonTexts: o.reasonTexts };
+    reasonTexts: o.reasonTexts, assistantMissing: typeof o.assistantMissing === 'string' ? o.assistantMissing : undefined };
 }
 
 /**
@@ -147,7 +153,7 @@ export async function openRuntime(rawOptions, progress = () => {}) {
   const devices = wasm.AttuneCore.devices();
   for (const [what, d] of [['device', options.device], ['assistant.device', options.assistant?.device]]) {
     if (d === 'gpu' && !devices.includes('gpu')) {
-      throw new AttuneError('device', `${what} 'gpu' was asked for, this build runs on: ${devices.join(', ')}`);
+      throw new AttuneError('device', `Attune.open(options.${what}): 'gpu' was asked for, this build runs on: ${devices.join(', ')}`);
     }
   }
   progress({ model: 'embedder', phase: 'load', loaded: bytes.byteLength, total: bytes.byteLength, fromCache: false });
@@ -208,12 +214,17 @@ export async function openRuntime(rawOptions, progress = () => {}) {
         info.storage.originUsage = usage;
         info.storage.originQuota = quota;
       }
+      // The model files kept for later visits (all of this origin's, not only this instance's).
+      Object.assign(info.storage, await modelStorage());
       return info;
     },
   };
 
   function loadAssistant() {
-    if (!options.assistant) throw new AttuneError('invalid_argument', 'open() was given no assistant model ({ assistant: { url, sha256 } })');
+    if (!options.assistant) {
+      throw new AttuneError(options.assistantMissing ? 'model_load' : 'invalid_argument',
+        options.assistantMissing ?? 'Attune.open was given assistant: false; open with an assistant ({ assistant: { url, sha256 } }, or none for the default model)');
+    }
     assistant ??= Promise.all([loadModel('assistant', options.assistant, { progress, cache: options.cache }), loadChat()])
       .then(([b]) => {
         progress({ model: 'assistant', phase: 'load', loaded: b.byteLength, total: b.byteLength, fromCache: false });
