@@ -66,7 +66,7 @@ export async function explainLoadFailure(url, kind) {
   }
   if (!res.ok) {
     return `${u.href} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}: deploy every file of the attune package together `
-      + `(${name} beside index.js / attune.js; a bundler emits them from new URL('./…', import.meta.url)), or pass their location (wasmUrl)`;
+      + `(${name} beside index.js / attune.js; a bundler emits them from new URL('./…', import.meta.url))${kind === 'wasm' ? ', or pass its URL as Attune.open({ wasmUrl })' : ''}`;
   }
   const type = (res.headers.get('content-type') || '').split(';')[0].trim();
   let head;

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { transform } from 'esbuild';
-import { defaultModels, defaultModelsModule, writeModelsPackage } from './build-models-pkg.mjs';
+import { MODELS_PACKAGE, defaultModels, defaultModelsModule, writeModelsPackage } from './build-models-pkg.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TEMPLATE = path.join(REPO, 'pkg-template');
@@ -94,5 +94,9 @@ await fs.writeFile(path.join(out, 'attune.js'), await minify(script, 'attune.js,
 execFileSync(process.execPath, ['--check', path.join(out, 'attune.js')], { stdio: 'inherit' });
 
 await writeModelsPackage({ manifest, modelsDir, out: modelsOut, license: path.join(REPO, 'LICENSE') });
+// An app that links pkg/ (`file:../../pkg`, as examples/ do) resolves attune's dependency from
+// pkg/node_modules, where npm puts a linked package's dependencies; npm pack leaves it out.
+await fs.mkdir(path.join(out, 'node_modules'), { recursive: true });
+await fs.symlink(path.relative(path.join(out, 'node_modules'), modelsOut), path.join(out, 'node_modules', MODELS_PACKAGE));
 
 console.log(`build-pkg: ${out} (attune ${version}), ${modelsOut} (attune-models ${version})`);
