@@ -13,6 +13,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ok } from '../e2e-lib.mjs';
 import { makeFeed, serve } from './lib.mjs';
+import { parseBlocks } from './readme.mjs';
 
 const IMPORT_MAP = '<script type="importmap">{"imports":{"attune":"/node_modules/attune/index.js","attune-models":"/node_modules/attune-models/index.js"}}</script>';
 const HTML_SHELL = '<!doctype html><html><head><title>My app</title></head><body><div id="root"></div></body></html>\n';
@@ -126,8 +127,11 @@ async function viteDev(appDir, port) {
   };
 }
 
-async function viteDevCases(context, appDir) {
+async function viteDevCases(context, appDir, modules) {
   const config = path.join(appDir, 'vite.config.js');
+  const readme = await fs.readFile(path.join(modules, 'attune/README.md'), 'utf8');
+  const fix = parseBlocks(readme).find((b) => b.info === 'js file=vite.config.js');
+  ok(fix, 'the README has the vite.config.js block');
   const flow = (p) => p.waitForSelector('#status:text-is("ready")', { timeout: 60_000 })
     .then(() => p.evaluate(() => window.adopt.flow().then((r) => ({ ok: true, ranked: r.ranked.length, pieces: r.pieces.length }), (e) => ({ code: e.code, message: e.message }))));
   let dev = await viteDev(appDir, 8190);
@@ -138,11 +142,11 @@ async function viteDevCases(context, appDir) {
     dev.stop();
   }
   // The fix the message gives, as the README shows it.
-  await fs.writeFile(config, "export default { optimizeDeps: { exclude: ['attune', 'attune-models'] } };\n");
+  await fs.writeFile(config, fix.code);
   dev = await viteDev(appDir, 8191);
   try {
     const r = await withPage(context, dev.origin + '/', flow);
-    ok(r.ok && r.ranked === 20 && r.pieces >= 1, `vite-dev with optimizeDeps.exclude: opens with no model options, ranks and replies ${JSON.stringify(r)}`);
+    ok(r.ok && r.ranked === 20 && r.pieces >= 1, `vite-dev with the README's vite.config.js: opens with no model options, ranks and replies ${JSON.stringify(r)}`);
   } finally {
     dev.stop();
     await fs.rm(config, { force: true });
@@ -152,5 +156,5 @@ async function viteDevCases(context, appDir) {
 export async function loadErrors(modules, viteApp, context) {
   await cors(context, modules);
   await moduleCases(context, modules);
-  await viteDevCases(context, viteApp);
+  await viteDevCases(context, viteApp, modules);
 }
