@@ -21,11 +21,11 @@ function appSource(ts) {
 const makeFeed = ${makeFeed.toString()};
 const items = makeFeed();
 
-async function flow() {
+async function flow(worker = true) {
   const t0 = performance.now();
   const progress${any} = [];
   // No model options: the default models come from the attune-models package.
-  const attune = await Attune.open({ namespace: 'x', onProgress: (e) => progress.push(e.model + ':' + e.phase) });
+  const attune = await Attune.open({ namespace: 'x', worker, onProgress: (e) => progress.push(e.model + ':' + e.phase) });
   try {
     await attune.clear();
     const opened = performance.now() - t0;
@@ -113,8 +113,9 @@ async function createApp(repo, name, dir, tarballs) {
   return { dir, dist };
 }
 
-/** The page of a built app, driven in Chromium: open with no model options, rank, reply. */
-async function checkApp(context, name, dist, sizes) {
+/** The page of a built app, driven in Chromium: open with no model options, rank, reply (in
+ * the worker; with `inPage` also with { worker: false }). */
+async function checkApp(context, name, dist, sizes, inPage) {
   const srv = await serve({ '/': dist });
   const requests = [];
   const onRequest = (r) => requests.push(r.url());
@@ -124,28 +125,33 @@ async function checkApp(context, name, dist, sizes) {
   try {
     await page.goto(srv.origin + '/');
     await page.waitForSelector('#status:text-is("ready")', { timeout: 60_000 });
-    const r = await page.evaluate(() => window.adopt.flow().catch((e) => ({ error: `${e.code}: ${e.message}` })));
-    ok(!r.error, `${name} app: Attune.open({ namespace: 'x' }) with no model options, track, rank, reply ${r.error ?? ''}`);
-    const ids = r.ranked.map((x) => x.id);
-    const top = ids.slice(0, 10);
-    const cycling = top.filter((id) => id.startsWith('cycling-')).length;
-    ok(ids.length === 20 && cycling >= 7, `${name} app: 300 items ranked in ${Math.round(r.rankMs)} ms; the liked topic leads (${cycling} of the top 10 cycling: ${top.join(' ')})`);
-    const withReasons = r.ranked.slice(0, 5).filter((x) => x.reasons.length > 0 && x.reasons.every((y) => typeof y.text === 'string' && y.text.length > 0));
-    ok(withReasons.length === 5, `${name} app: each of the top 5 has reasons, e.g. "${r.ranked[0].reasons.map((y) => y.text).join('; ')}"`);
-    ok(r.pieces.length >= 1 && r.stats.generatedTokens >= 1 && r.stats.generatedTokens <= 8,
-      `${name} app: the assistant streamed ${r.pieces.length} pieces, ${r.stats.generatedTokens} tokens in ${Math.round(r.replyMs)} ms: ${JSON.stringify(r.pieces.join(''))}`);
-    ok(/minilm/i.test(r.info.embedder.name) && r.info.assistant.loaded && /smollm/i.test(r.info.assistant.name),
-      `${name} app: info() names the default models (${r.info.embedder.name}, ${r.info.assistant.name})`);
-    const { modelBytes, modelFiles, modelStore } = r.info.storage;
-    ok(modelStore === 'cache-api' && modelFiles === 2 && modelBytes === sizes,
-      `${name} app: info().storage: ${modelFiles} model files, ${modelBytes} bytes kept in ${modelStore}`);
+    for (const worker of inPage ? [true, false] : [true]) await checkFlow(page, worker ? `${name} app` : `${name} app, { worker: false }`, sizes, worker);
     const ggufs = requests.filter((u) => u.endsWith('.gguf'));
-    ok(ggufs.length === 2 && ggufs.every((u) => u.startsWith(srv.origin + '/')), `${name} app: the models came from the app's own build (${ggufs.map((u) => u.slice(srv.origin.length)).join(', ')})`);
-    return r;
+    ok(ggufs.length === 2 && ggufs.every((u) => u.startsWith(srv.origin + '/')), `${name} app: the models came from the app's own build, once (${ggufs.map((u) => u.slice(srv.origin.length)).join(', ')})`);
   } finally {
     context.off('request', onRequest);
     await page.close();
     await srv.close();
+  }
+}
+
+async function checkFlow(page, name, sizes, worker) {
+  {
+    const r = await page.evaluate((w) => window.adopt.flow(w).catch((e) => ({ error: `${e.code}: ${e.message}` })), worker);
+    ok(!r.error, `${name}: Attune.open({ namespace: 'x' }) with no model options, track, rank, reply ${r.error ?? ''}`);
+    const ids = r.ranked.map((x) => x.id);
+    const top = ids.slice(0, 10);
+    const cycling = top.filter((id) => id.startsWith('cycling-')).length;
+    ok(ids.length === 20 && cycling >= 7, `${name}: 300 items ranked in ${Math.round(r.rankMs)} ms; the liked topic leads (${cycling} of the top 10 cycling: ${top.join(' ')})`);
+    const withReasons = r.ranked.slice(0, 5).filter((x) => x.reasons.length > 0 && x.reasons.every((y) => typeof y.text === 'string' && y.text.length > 0));
+    ok(withReasons.length === 5, `${name}: each of the top 5 has reasons, e.g. "${r.ranked[0].reasons.map((y) => y.text).join('; ')}"`);
+    ok(r.pieces.length >= 1 && r.stats.generatedTokens >= 1 && r.stats.generatedTokens <= 8,
+      `${name}: the assistant streamed ${r.pieces.length} pieces, ${r.stats.generatedTokens} tokens in ${Math.round(r.replyMs)} ms: ${JSON.stringify(r.pieces.join(''))}`);
+    ok(/minilm/i.test(r.info.embedder.name) && r.info.assistant.loaded && /smollm/i.test(r.info.assistant.name),
+      `${name}: info() names the default models (${r.info.embedder.name}, ${r.info.assistant.name})`);
+    const { modelBytes, modelFiles, modelStore } = r.info.storage;
+    ok(modelStore === 'cache-api' && modelFiles === 2 && modelBytes === sizes,
+      `${name}: info().storage: ${modelFiles} model files, ${modelBytes} bytes kept in ${modelStore}`);
   }
 }
 
@@ -159,7 +165,7 @@ export async function freshApps(repo, tmp, tarballs, context, only) {
     if (only && !only.includes(name) && name !== 'vite') continue;
     const { dir, dist } = await createApp(repo, name, path.join(tmp, `${name}-app`), tarballs);
     dirs[name] = dir;
-    if (!only || only.includes(name)) await checkApp(context, name, dist, sizes);
+    if (!only || only.includes(name)) await checkApp(context, name, dist, sizes, name === 'vite');
   }
   return dirs;
 }

@@ -57,6 +57,15 @@ export async function serve(routes, { headers = {}, special = () => null } = {})
   return { server, origin: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }) };
 }
 
+/** A port free on 127.0.0.1 now (for a server started by another program). */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
 /** 300 items of six topics (50 each), as a page's feed; runs in the browser too (toString). */
 export function makeFeed() {
   const TOPICS = {

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ok } from '../e2e-lib.mjs';
-import { makeFeed, serve } from './lib.mjs';
+import { freePort, makeFeed, serve } from './lib.mjs';
 import { parseBlocks } from './readme.mjs';
 
 const IMPORT_MAP = '<script type="importmap">{"imports":{"attune":"/node_modules/attune/index.js","attune-models":"/node_modules/attune-models/index.js"}}</script>';
@@ -134,7 +134,7 @@ async function viteDevCases(context, appDir, modules) {
   ok(fix, 'the README has the vite.config.js block');
   const flow = (p) => p.waitForSelector('#status:text-is("ready")', { timeout: 60_000 })
     .then(() => p.evaluate(() => window.adopt.flow().then((r) => ({ ok: true, ranked: r.ranked.length, pieces: r.pieces.length }), (e) => ({ code: e.code, message: e.message }))));
-  let dev = await viteDev(appDir, 8190);
+  let dev = await viteDev(appDir, await freePort());
   try {
     const r = await withPage(context, dev.origin + '/', flow);
     ok(says(r, ['optimizeDeps', "exclude: ['attune', 'attune-models']", '.vite/deps']), `vite-dev: the dev server's pre-bundled copy → ${r.code}: ${r.message}`);
@@ -143,7 +143,7 @@ async function viteDevCases(context, appDir, modules) {
   }
   // The fix the message gives, as the README shows it.
   await fs.writeFile(config, fix.code);
-  dev = await viteDev(appDir, 8191);
+  dev = await viteDev(appDir, await freePort());
   try {
     const r = await withPage(context, dev.origin + '/', flow);
     ok(r.ok && r.ranked === 20 && r.pieces >= 1, `vite-dev with the README's vite.config.js: opens with no model options, ranks and replies ${JSON.stringify(r)}`);
