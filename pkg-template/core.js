@@ -99,6 +99,13 @@ function withReasonTexts(opts, texts) {
   return { ...opts, reasonTexts: { ...texts, ...opts?.reasonTexts } };
 }
 
+/** Failures that are about a model file: their message names which one it was. */
+const MODEL_CODES = new Set(['model_load', 'model_format', 'model_unsupported', 'tokenizer', 'chat_template']);
+function aboutModel(e, which) {
+  const err = toAttuneError(e, 'model_load');
+  return err.message.startsWith(which) ? err : new AttuneError(err.code, `${which}: ${err.message}`, { cause: err });
+}
+
 /** `gpu` asked for where WebGPU is missing or fails its self-test: the `device` code. */
 function deviceError(err) {
   return err.code === 'gpu_unavailable' ? new AttuneError('device', err.message, { cause: err }) : err;
@@ -147,7 +154,7 @@ export function checkOpenOptions(o) {
 export async function openRuntime(rawOptions, progress = () => {}) {
   const options = checkOpenOptions(rawOptions);
   const [bytes] = await Promise.all([
-    loadModel('embedder', options.embedder, { progress, cache: options.cache }),
+    loadModel('embedder', options.embedder, { progress, cache: options.cache }).catch((e) => { throw aboutModel(e, 'Attune.open(options.embedder)'); }),
     loadWasm(options.wasmUrl),
   ]);
   const devices = wasm.AttuneCore.devices();
@@ -160,7 +167,7 @@ export async function openRuntime(rawOptions, progress = () => {}) {
   const core = await wasm.AttuneCore.open(options.namespace, bytes, options.device, options.cacheBudget, options.storage).catch((e) => {
     const err = toAttuneError(e, 'model_load');
     // `gpu` asked for where WebGPU is missing or fails its self-test.
-    throw deviceError(err);
+    throw deviceError(MODEL_CODES.has(err.code) ? aboutModel(err, 'Attune.open(options.embedder)') : err);
   });
   let closed = false;
   let queue = Promise.resolve();
@@ -225,13 +232,21 @@ export async function openRuntime(rawOptions, progress = () => {}) {
       throw new AttuneError(options.assistantMissing ? 'model_load' : 'invalid_argument',
         options.assistantMissing ?? 'Attune.open was given assistant: false; open with an assistant ({ assistant: { url, sha256 } }, or none for the default model)');
     }
-    assistant ??= Promise.all([loadModel('assistant', options.assistant, { progress, cache: options.cache }), loadChat()])
+    if (assistant) return assistant;
+    const which = 'the chat model (Attune.open options.assistant)';
+    const model = loadModel('assistant', options.assistant, { progress, cache: options.cache }).catch((e) => { throw aboutModel(e, which); });
+    assistant = Promise.all([model, loadChat()])
       .then(([b]) => {
         progress({ model: 'assistant', phase: 'load', loaded: b.byteLength, total: b.byteLength, fromCache: false });
         const { context, device } = options.assistant;
         return Assistant.create(b, context ? { context, device } : { device });
       })
-      .catch((e) => { assistant = null; throw deviceError(toAttuneError(e, 'model_load')); });
+      .catch((e) => {
+        assistant = null;
+        const err = toAttuneError(e, 'model_load');
+        // Assistant.create refuses the file itself (format, tokenizer, template): name it too.
+        throw deviceError(MODEL_CODES.has(err.code) && !err.message.startsWith('loading the Attune') ? aboutModel(err, which) : err);
+      });
     return assistant;
   }
 

@@ -4,7 +4,7 @@
 //               (and, as the control, the same origin with CORS: opens with the default models)
 //   wasm-html   attune_wasm_bg.wasm answered by an HTML page (a single-page app's fallback), in
 //               worker and in-page modes (control: the wasm as application/octet-stream works)
-//   worker-404  worker.js missing (HTTP 404)
+//   worker-404  worker.js missing (HTTP 404); model-404: an embedder URL that is not there
 //   vite-dev    the Vite dev server's pre-bundled copy of attune (no optimizeDeps.exclude), and
 //               with the exclude the README gives, the same app opens
 
@@ -89,6 +89,9 @@ async function moduleCases(context, modules) {
       ok(says(r, ['attune_wasm_bg.wasm', 'Content-Type text/html', 'HTML page', 'application/wasm']),
         `wasm-html (${worker ? 'worker' : 'in page'}): the wasm answered by an HTML page → ${r.code}: ${r.message}`);
     }
+    mode = 'ok';
+    const missing = await withPage(context, srv.origin + '/', (p) => tryOpen(p, 'module', { namespace: 'm404', embedder: { url: '/models/missing.gguf' } }));
+    ok(says(missing, ['Attune.open(options.embedder)', '/models/missing.gguf', 'HTTP 404']), `model-404: an embedder URL that is not there → ${missing.code}: ${missing.message}`);
     mode = 'worker-404';
     const r = await withPage(context, srv.origin + '/', (p) => tryOpen(p, 'module', { namespace: 'w404' }));
     ok(says(r, ['worker.js', 'HTTP 404']), `worker-404: worker.js missing → ${r.code}: ${r.message}`);
