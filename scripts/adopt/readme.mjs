@@ -14,8 +14,9 @@
 //   html                a whole page served beside /attune/ and /attune-models/; it passes when
 //                       it logs with console.log and nothing fails
 //   LANG no-run: WHY    not run, with the reason (at least three words); anything else fails
-// The README's sha256 strings must be those of models.json, and its Troubleshooting table must
-// name every error code (index.d.ts, errors.js, the Rust core's src/error.rs).
+// The README's sha256 strings must be those of models.json, its CSP headers those that
+// scripts/e2e-strict.mjs serves, and its Troubleshooting table must name every error code
+// (index.d.ts, errors.js, the Rust core's src/error.rs).
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -128,6 +129,15 @@ export async function readmeBlocks(repo, modules, context) {
   ok(missing.length === 0 && trouble.includes('gpu_unavailable'), `Troubleshooting has a row for each of the ${codes.length} error codes ${missing.length ? `(missing ${missing.join(', ')})` : ''}`);
 
   const blocks = parseBlocks(readme);
+  // The CSP headers shown are those scripts/e2e-strict.mjs serves to its passing cases.
+  const strict = await fs.readFile(path.join(repo, 'scripts/e2e-strict.mjs'), 'utf8').catch(() => null);
+  const shown = blocks.filter((b) => b.info.startsWith('http')).flatMap((b) => [...b.code.matchAll(/^Content-Security-Policy: (.*)$/gm)].map((m) => m[1]));
+  if (strict) {
+    const csp = /^const CSP = "([^"]+)";/m.exec(strict)[1];
+    const served = [csp, `${csp}; require-trusted-types-for 'script'; trusted-types attune`];
+    ok(shown.length === 2 && shown.every((h) => served.includes(h)) && strict.includes("require-trusted-types-for 'script'; trusted-types attune` }"),
+      `the README's ${shown.length} CSP headers are those scripts/e2e-strict.mjs serves`);
+  }
   const kinds = { js: 0, html: 0, file: 0, 'no-run': 0 };
   for (const b of blocks) {
     if (b.info === 'js' || b.info === 'html') b.kind = b.info;
