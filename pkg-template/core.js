@@ -230,7 +230,7 @@ export async function openRuntime(rawOptions, progress = () => {}) {
   function loadAssistant() {
     if (!options.assistant) {
       throw new AttuneError(options.assistantMissing ? 'model_load' : 'invalid_argument',
-        options.assistantMissing ?? 'Attune.open was given assistant: false; open with an assistant ({ assistant: { url, sha256 } }, or none for the default model)');
+        options.assistantMissing ?? 'no chat model: Attune.open was given assistant: false; open with an assistant ({ assistant: { url, sha256 } }, or none for the default model)');
     }
     if (assistant) return assistant;
     const which = 'the chat model (Attune.open options.assistant)';
