@@ -1,10 +1,12 @@
 // The load failures a new user meets, each served by a small server that breaks one thing, and
 // the message Attune.open gives: it must name the cause (found by probing the URL) and the fix.
-//   cors        attune.js as a script tag from another origin that sends no CORS header
-//               (and, as the control, the same origin with CORS: opens with the default models)
+//   cors        attune.js as a script tag from another origin that sends no CORS header, in
+//               worker and in-page modes (and, as the control, the same origin with CORS: opens
+//               with the default models beside the package)
 //   wasm-html   attune_wasm_bg.wasm answered by an HTML page (a single-page app's fallback), in
 //               worker and in-page modes (control: the wasm as application/octet-stream works)
-//   worker-404  worker.js missing (HTTP 404); model-404: an embedder URL that is not there
+//   worker-404  worker.js missing (HTTP 404); worker-mime: worker.js as text/plain; model-404:
+//               an embedder URL that is not there
 //   vite-dev    the Vite dev server's pre-bundled copy of attune (no optimizeDeps.exclude), and
 //               with the exclude the README gives, the same app opens
 
@@ -59,6 +61,8 @@ async function cors(context, modules) {
   try {
     const r = await withPage(context, site.origin + '/', (p) => tryOpen(p, 'script', { namespace: 'cors' }));
     ok(says(r, ['Access-Control-Allow-Origin', noCors.origin, 'worker.js']), `cors: a script tag from another origin without CORS → ${r.code}: ${r.message}`);
+    const inPage = await withPage(context, site.origin + '/', (p) => tryOpen(p, 'script', { namespace: 'cors', worker: false }));
+    ok(says(inPage, ['Access-Control-Allow-Origin', noCors.origin, 'core.js']), `cors, { worker: false }: → ${inPage.code}: ${inPage.message}`);
     const good = await withPage(context, site.origin + '/cors', (p) => tryOpen(p, 'script', { namespace: 'cors' }));
     ok(good.ok && good.ranked === 5, `cors: the same origin with CORS opens with the default models beside the package and ranks ${JSON.stringify(good)}`);
   } finally {
@@ -70,12 +74,14 @@ async function moduleCases(context, modules) {
   const pageHtml = `<!doctype html><meta charset="utf-8"><title>npm entry</title>${IMPORT_MAP}`;
   const wasm = '/node_modules/attune/attune_wasm_bg.wasm';
   let mode = 'html';
+  const workerJs = await fs.readFile(path.join(modules, 'attune/worker.js'), 'utf8');
   const srv = await serve({ '/node_modules/': modules }, {
     special: (p) => {
       if (p === '/') return { type: 'text/html', body: pageHtml };
       if (p === wasm && mode === 'html') return { type: 'text/html', body: HTML_SHELL };
       if (p === wasm && mode === 'octet') return null; // served below with its own type
       if (p === '/node_modules/attune/worker.js' && mode === 'worker-404') return { status: 404, type: 'text/plain', body: 'not found\n' };
+      if (p === '/node_modules/attune/worker.js' && mode === 'worker-mime') return { type: 'text/plain', body: workerJs };
       return null;
     },
   });
@@ -95,6 +101,9 @@ async function moduleCases(context, modules) {
     mode = 'worker-404';
     const r = await withPage(context, srv.origin + '/', (p) => tryOpen(p, 'module', { namespace: 'w404' }));
     ok(says(r, ['worker.js', 'HTTP 404']), `worker-404: worker.js missing → ${r.code}: ${r.message}`);
+    mode = 'worker-mime';
+    const mime = await withPage(context, srv.origin + '/', (p) => tryOpen(p, 'module', { namespace: 'wmime' }));
+    ok(says(mime, ['worker.js', 'Content-Type text/plain', 'text/javascript']), `worker-mime: worker.js as text/plain → ${mime.code}: ${mime.message}`);
     // The right bytes as application/octet-stream: the glue falls back to instantiate() and works.
     const wasmPath = path.join(modules, 'attune/attune_wasm_bg.wasm');
     const bytes = await fs.readFile(wasmPath);
