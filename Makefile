@@ -37,7 +37,8 @@ wasm: setup
 # The npm package and the script-tag build: pkg/ from pkg-template/ (docs: pkg-template/README.md).
 # Two wasm modules: attune_wasm (embeddings, profile, ranking) and attune_chat (the assistant,
 # loaded on the first reply), so pages that never chat never download the chat code.
-pkg: setup
+# build-pkg.mjs also writes pkg-models/ (the attune-models package) and pkg/models.json from models/out.
+pkg: setup models
 	$(CARGO) build --profile web --lib --target wasm32-unknown-unknown --no-default-features --features web-chat
 	wasm-bindgen --target web --no-typescript --out-name attune_chat --out-dir $(BINDGEN_OUT) $(WEB_WASM)
 	$(CARGO) build --profile web --lib --target wasm32-unknown-unknown --no-default-features --features web-core
@@ -182,4 +183,4 @@ reference:
 	python3 tests/reference/smollm2_reference.py
 
 clean:
-	rm -rf $(TARGET_DIR) www/pkg www/models www/sdk www/wllama bench/out pkg
+	rm -rf $(TARGET_DIR) www/pkg www/models www/sdk www/wllama bench/out pkg pkg-models

@@ -14,7 +14,8 @@
 import init, * as wasm from './attune_wasm.js';
 import initChat, { Assistant } from './attune_chat.js';
 import { AttuneError, abortError, toAttuneError } from './errors.js';
-import { checkSource, loadModel } from './models.js';
+import { checkSource, loadModel, modelStorage } from './models.js';
+import { explainLoadFailure } from './probe.js';
 
 const DEVICES = ['auto', 'gpu', 'cpu'];
 const STORAGES = ['auto', 'indexeddb', 'memory'];
@@ -25,9 +26,11 @@ const STORAGES = ['auto', 'indexeddb', 'memory'];
  * pages that never chat never download it. */
 let chatReady = null;
 function loadChat() {
-  chatReady ??= initChat({ module_or_path: new URL('./attune_chat_bg.wasm', import.meta.url) }).catch((e) => {
+  const url = new URL('./attune_chat_bg.wasm', import.meta.url);
+  chatReady ??= initChat({ module_or_path: url }).catch(async (e) => {
     chatReady = null;
-    throw new AttuneError('model_load', `loading the Attune chat module failed: ${e && e.message ? e.message : e}`);
+    const why = await explainLoadFailure(url, 'wasm');
+    throw new AttuneError('model_load', `loading the Attune chat module failed: ${why ?? (e && e.message ? e.message : e)}`);
   });
   return chatReady;
 }
@@ -35,9 +38,12 @@ function loadChat() {
 let wasmReady = null;
 function loadWasm(wasmUrl) {
   // One instance per context; a failed load may be retried.
-  wasmReady ??= init({ module_or_path: wasmUrl ?? new URL('./attune_wasm_bg.wasm', import.meta.url) }).catch((e) => {
+  const url = wasmUrl ?? new URL('./attune_wasm_bg.wasm', import.meta.url);
+  wasmReady ??= init({ module_or_path: url }).catch(async (e) => {
     wasmReady = null;
-    throw new AttuneError('model_load', `loading the Attune wasm module failed: ${e && e.message ? e.message : e}`);
+    // The browser's error ("expected magic word", "Failed to fetch") hides the cause: look.
+    const why = await explainLoadFailure(url, 'wasm');
+    throw new AttuneError('model_load', `loading the Attune wasm module${wasmUrl ? ' (options.wasmUrl)' : ''} failed: ${why ?? (e && e.message ? e.message : e)}`);
   });
   return wasmReady;
 }
@@ -93,6 +99,13 @@ function withReasonTexts(opts, texts) {
   return { ...opts, reasonTexts: { ...texts, ...opts?.reasonTexts } };
 }
 
+/** Failures that are about a model file: their message names which one it was. */
+const MODEL_CODES = new Set(['model_load', 'model_format', 'model_unsupported', 'tokenizer', 'chat_template']);
+function aboutModel(e, which) {
+  const err = toAttuneError(e, 'model_load');
+  return err.message.startsWith(which) ? err : new AttuneError(err.code, `${which}: ${err.message}`, { cause: err });
+}
+
 /** `gpu` asked for where WebGPU is missing or fails its self-test: the `device` code. */
 function deviceError(err) {
   return err.code === 'gpu_unavailable' ? new AttuneError('device', err.message, { cause: err }) : err;
@@ -105,33 +118,33 @@ function deviceInfo(asked, used, adapter, fallbackReason) {
 
 /** Checks open() options (again, on this side of the worker boundary). */
 export function checkOpenOptions(o) {
-  if (!o || typeof o !== 'object') throw new AttuneError('invalid_argument', 'Attune.open needs an options object');
-  if (typeof o.namespace !== 'string') throw new AttuneError('invalid_argument', 'namespace must be a string');
+  if (!o || typeof o !== 'object') throw new AttuneError('invalid_argument', 'Attune.open(options): needs an options object ({ namespace })');
+  if (typeof o.namespace !== 'string') throw new AttuneError('invalid_argument', 'Attune.open(options.namespace): must be a string');
   const device = o.device ?? 'auto';
-  if (!DEVICES.includes(device)) throw new AttuneError('invalid_argument', `device must be one of ${DEVICES.join(', ')}`);
+  if (!DEVICES.includes(device)) throw new AttuneError('invalid_argument', `Attune.open(options.device): must be one of ${DEVICES.join(', ')}`);
   const base = o.base ?? (typeof location !== 'undefined' ? location.href : undefined);
-  const embedder = checkSource(o.embedder, 'embedder', base);
-  const assistant = o.assistant === undefined ? undefined
-    : { ...checkSource(o.assistant, 'assistant', base), context: o.assistant.context, device: o.assistant.device ?? device };
+  const embedder = checkSource(o.embedder, 'Attune.open(options.embedder)', base);
+  const assistant = o.assistant === undefined || o.assistant === false ? undefined
+    : { ...checkSource(o.assistant, 'Attune.open(options.assistant)', base), context: o.assistant.context, device: o.assistant.device ?? device };
   if (assistant && assistant.context !== undefined && !(Number.isInteger(assistant.context) && assistant.context > 0)) {
-    throw new AttuneError('invalid_argument', 'assistant.context must be a positive integer');
+    throw new AttuneError('invalid_argument', 'Attune.open(options.assistant.context): must be a positive integer');
   }
   if (assistant && !DEVICES.includes(assistant.device)) {
-    throw new AttuneError('invalid_argument', `assistant.device must be one of ${DEVICES.join(', ')}`);
+    throw new AttuneError('invalid_argument', `Attune.open(options.assistant.device): must be one of ${DEVICES.join(', ')}`);
   }
   const maxBytes = o.embeddingCache?.maxBytes;
   if (o.embeddingCache !== undefined && (typeof o.embeddingCache !== 'object' || o.embeddingCache === null
       || (maxBytes !== undefined && typeof maxBytes !== 'number'))) {
-    throw new AttuneError('invalid_argument', 'embeddingCache must be { maxBytes?: number }');
+    throw new AttuneError('invalid_argument', 'Attune.open(options.embeddingCache): must be { maxBytes?: number }');
   }
   const storage = o.storage ?? 'auto';
-  if (!STORAGES.includes(storage)) throw new AttuneError('invalid_argument', `storage must be one of ${STORAGES.join(', ')}`);
+  if (!STORAGES.includes(storage)) throw new AttuneError('invalid_argument', `Attune.open(options.storage): must be one of ${STORAGES.join(', ')}`);
   if (o.reasonTexts !== undefined && (typeof o.reasonTexts !== 'object' || o.reasonTexts === null
       || Object.values(o.reasonTexts).some((t) => typeof t !== 'string'))) {
-    throw new AttuneError('invalid_argument', 'reasonTexts must be an object of texts by reason key (e.g. { "similarTo.like": "…{title}…" })');
+    throw new AttuneError('invalid_argument', 'Attune.open(options.reasonTexts): must be an object of texts by reason key (e.g. { "similarTo.like": "…{title}…" })');
   }
   return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl, cacheBudget: maxBytes, storage,
-    reasonTexts: o.reasonTexts };
+    reasonTexts: o.reasonTexts, assistantMissing: typeof o.assistantMissing === 'string' ? o.assistantMissing : undefined };
 }
 
 /**
@@ -141,20 +154,20 @@ export function checkOpenOptions(o) {
 export async function openRuntime(rawOptions, progress = () => {}) {
   const options = checkOpenOptions(rawOptions);
   const [bytes] = await Promise.all([
-    loadModel('embedder', options.embedder, { progress, cache: options.cache }),
+    loadModel('embedder', options.embedder, { progress, cache: options.cache }).catch((e) => { throw aboutModel(e, 'Attune.open(options.embedder)'); }),
     loadWasm(options.wasmUrl),
   ]);
   const devices = wasm.AttuneCore.devices();
   for (const [what, d] of [['device', options.device], ['assistant.device', options.assistant?.device]]) {
     if (d === 'gpu' && !devices.includes('gpu')) {
-      throw new AttuneError('device', `${what} 'gpu' was asked for, this build runs on: ${devices.join(', ')}`);
+      throw new AttuneError('device', `Attune.open(options.${what}): 'gpu' was asked for, this build runs on: ${devices.join(', ')}`);
     }
   }
   progress({ model: 'embedder', phase: 'load', loaded: bytes.byteLength, total: bytes.byteLength, fromCache: false });
   const core = await wasm.AttuneCore.open(options.namespace, bytes, options.device, options.cacheBudget, options.storage).catch((e) => {
     const err = toAttuneError(e, 'model_load');
     // `gpu` asked for where WebGPU is missing or fails its self-test.
-    throw deviceError(err);
+    throw deviceError(MODEL_CODES.has(err.code) ? aboutModel(err, 'Attune.open(options.embedder)') : err);
   });
   let closed = false;
   let queue = Promise.resolve();
@@ -208,19 +221,32 @@ export async function openRuntime(rawOptions, progress = () => {}) {
         info.storage.originUsage = usage;
         info.storage.originQuota = quota;
       }
+      // The model files kept for later visits (all of this origin's, not only this instance's).
+      Object.assign(info.storage, await modelStorage());
       return info;
     },
   };
 
   function loadAssistant() {
-    if (!options.assistant) throw new AttuneError('invalid_argument', 'open() was given no assistant model ({ assistant: { url, sha256 } })');
-    assistant ??= Promise.all([loadModel('assistant', options.assistant, { progress, cache: options.cache }), loadChat()])
+    if (!options.assistant) {
+      throw new AttuneError(options.assistantMissing ? 'model_load' : 'invalid_argument',
+        options.assistantMissing ?? 'no chat model: Attune.open was given assistant: false; open with an assistant ({ assistant: { url, sha256 } }, or none for the default model)');
+    }
+    if (assistant) return assistant;
+    const which = 'the chat model (Attune.open options.assistant)';
+    const model = loadModel('assistant', options.assistant, { progress, cache: options.cache }).catch((e) => { throw aboutModel(e, which); });
+    assistant = Promise.all([model, loadChat()])
       .then(([b]) => {
         progress({ model: 'assistant', phase: 'load', loaded: b.byteLength, total: b.byteLength, fromCache: false });
         const { context, device } = options.assistant;
         return Assistant.create(b, context ? { context, device } : { device });
       })
-      .catch((e) => { assistant = null; throw deviceError(toAttuneError(e, 'model_load')); });
+      .catch((e) => {
+        assistant = null;
+        const err = toAttuneError(e, 'model_load');
+        // Assistant.create refuses the file itself (format, tokenizer, template): name it too.
+        throw deviceError(MODEL_CODES.has(err.code) && !err.message.startsWith('loading the Attune') ? aboutModel(err, which) : err);
+      });
     return assistant;
   }
 

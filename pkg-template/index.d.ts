@@ -42,9 +42,14 @@ export interface ProgressEvent {
 export interface OpenOptions {
   /** Profile namespace: 1-64 of A-Z a-z 0-9 . _ - (one IndexedDB database each). */
   namespace: string;
-  embedder: ModelSource;
-  /** The chat model; downloaded on the first `assistant.reply`. */
-  assistant?: AssistantSource;
+  /** The sentence embedder. Default: all-MiniLM-L6-v2 Q8_0 from the `attune-models` package
+   * (npm; beside the package's folder for the script tag), checked against the sha256 this
+   * package pins (`models.json`). */
+  embedder?: ModelSource;
+  /** The chat model; downloaded on the first `assistant.reply`. Default: SmolLM2-135M-Instruct
+   * Q4_1 from `attune-models`, pinned as the embedder is; `{ context, device }` without `url`
+   * keeps the default file; `false`: none (a reply fails with `invalid_argument`). */
+  assistant?: AssistantSource | Omit<AssistantSource, 'url'> | false;
   device?: Device;
   onProgress?: (event: ProgressEvent) => void;
   /**
@@ -176,6 +181,12 @@ export interface Info {
     corruptBytes: number;
     originUsage?: number;
     originQuota?: number;
+    /** The model files kept for later visits (this origin's, every instance's): their bytes,
+     * their number, and the store new ones go to (`cache-api`; `indexeddb` where the Cache API
+     * is missing; `none`). */
+    modelBytes: number;
+    modelFiles: number;
+    modelStore: 'cache-api' | 'indexeddb' | 'none';
   };
   /** The last `rank` call: its items, those without any text (see `Ranked.noText`), and a
    * warning naming the first of them. */

@@ -16,16 +16,18 @@ export async function sha256Hex(bytes) {
 
 /** Checks a model source `{ url, sha256? }` and returns it normalized. */
 export function checkSource(src, what, base) {
+  // `what` names the argument: "Attune.open(options.embedder)" → "Attune.open(options.embedder.url)".
+  const field = (f) => (what.endsWith(')') ? `${what.slice(0, -1)}.${f})` : `${what}.${f}`);
   if (!src || typeof src !== 'object') throw new AttuneError('invalid_argument', `${what}: expected { url, sha256? }`);
-  if (typeof src.url !== 'string' && !(src.url instanceof URL)) throw new AttuneError('invalid_argument', `${what}.url must be a string or URL`);
+  if (typeof src.url !== 'string' && !(src.url instanceof URL)) throw new AttuneError('invalid_argument', `${field('url')}: must be a string or URL`);
   let url;
   try {
     url = new URL(String(src.url), base).href;
   } catch {
-    throw new AttuneError('invalid_argument', `${what}.url is not a URL: ${String(src.url).slice(0, 200)}`);
+    throw new AttuneError('invalid_argument', `${field('url')}: not a URL: ${String(src.url).slice(0, 200)}`);
   }
   if (src.sha256 !== undefined && (typeof src.sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(src.sha256))) {
-    throw new AttuneError('invalid_argument', `${what}.sha256 must be 64 hex digits`);
+    throw new AttuneError('invalid_argument', `${field('sha256')}: must be 64 hex digits`);
   }
   return { url, sha256: src.sha256 && src.sha256.toLowerCase() };
 }
@@ -172,4 +174,33 @@ export async function loadModel(model, src, { progress = () => {}, cache = true,
   }
   progress({ model, phase: 'ready', loaded: n, total: n, fromCache: false });
   return bytes;
+}
+
+// --- what is kept (info().storage) --------------------------------------------------------
+
+/** The model files kept in this origin's storage for later visits: their bytes, how many, and
+ * where new ones go (`cache-api`, `indexeddb`, or `none` where neither exists). The IndexedDB
+ * store is read only if it exists (counting must not create it). */
+export async function modelStorage() {
+  let bytes = 0;
+  let files = 0;
+  const store = hasCacheApi() ? 'cache-api' : typeof indexedDB !== 'undefined' ? 'indexeddb' : 'none';
+  try {
+    if (hasCacheApi() && (await caches.has(CACHE_NAME))) {
+      const cache = await caches.open(CACHE_NAME);
+      for (const req of await cache.keys()) {
+        const res = await cache.match(req);
+        if (!res) continue;
+        const n = Number(res.headers.get('content-length'));
+        bytes += Number.isFinite(n) && n > 0 ? n : (await res.blob()).size;
+        files++;
+      }
+    }
+    const dbs = typeof indexedDB !== 'undefined' && indexedDB.databases ? await indexedDB.databases() : [];
+    if (dbs.some((d) => d.name === IDB_NAME)) {
+      const records = await idbDo('readonly', (s) => s.getAll());
+      for (const r of records ?? []) { bytes += r.bytes?.byteLength ?? 0; files++; }
+    }
+  } catch { /* storage gone or refused: report what was counted */ }
+  return { modelBytes: bytes, modelFiles: files, modelStore: store };
 }

@@ -5,6 +5,8 @@
 
 import { AttuneError, abortError, deserializeError, toAttuneError } from './errors.js';
 import { startWorker } from './worker-policy.js';
+import { explainLoadFailure } from './probe.js';
+import { DEFAULT_MODELS, MODELS_PACKAGE, MODELS_VERSION } from './default-models.js';
 
 const isFn = (f) => typeof f === 'function';
 
@@ -62,15 +64,15 @@ function tooLarge(what, limit) {
 
 function checkSignal(signal) {
   if (signal !== undefined && !(typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal)) {
-    throw new AttuneError('invalid_argument', 'signal must be an AbortSignal');
+    throw new AttuneError('invalid_argument', 'options.signal must be an AbortSignal');
   }
 }
 
 /** The options that cross to the runtime: model URLs resolved against this document. */
 function transportOptions(o) {
-  if (!o || typeof o !== 'object') throw new AttuneError('invalid_argument', 'Attune.open needs an options object');
-  if (o.onProgress !== undefined && !isFn(o.onProgress)) throw new AttuneError('invalid_argument', 'onProgress must be a function');
-  if (o.worker !== undefined && typeof o.worker !== 'boolean') throw new AttuneError('invalid_argument', 'worker must be a boolean');
+  if (!o || typeof o !== 'object') throw new AttuneError('invalid_argument', 'Attune.open(options): needs an options object ({ namespace })');
+  if (o.onProgress !== undefined && !isFn(o.onProgress)) throw new AttuneError('invalid_argument', 'Attune.open(options.onProgress): must be a function');
+  if (o.worker !== undefined && typeof o.worker !== 'boolean') throw new AttuneError('invalid_argument', 'Attune.open(options.worker): must be a boolean');
   const base = typeof document !== 'undefined' ? document.baseURI : typeof location !== 'undefined' ? location.href : undefined;
   const { onProgress: _p, worker: _w, ...rest } = o;
   const resolve = (src) => {
@@ -78,7 +80,8 @@ function transportOptions(o) {
     try { return { ...src, url: new URL(String(src.url), base).href }; } catch { return src; }
   };
   const out = { ...rest, base, embedder: resolve(o.embedder) };
-  if (o.assistant !== undefined) out.assistant = resolve(o.assistant);
+  if (o.assistant !== undefined && o.assistant !== false) out.assistant = resolve(o.assistant);
+  else delete out.assistant;
   if (o.wasmUrl !== undefined) out.wasmUrl = String(o.wasmUrl);
   return out;
 }
@@ -135,8 +138,16 @@ function replyStream(cancel, signal) {
   return stream;
 }
 
-/** Transport over a dedicated worker; `refusal()` says whether the page's CSP refused its script. */
-function workerTransport(worker, onProgress, refusal) {
+/** A reply stream whose errors name `attune.assistant.reply`. */
+function namedStream(stream) {
+  const next = stream.next.bind(stream);
+  stream.next = () => next().catch((e) => { throw named('attune.assistant.reply', e); });
+  return stream;
+}
+
+/** Transport over a dedicated worker; `refusal()` says whether the page's CSP refused its script,
+ * `workerUrl()` where its script is (probed for the cause when it does not start). */
+function workerTransport(worker, onProgress, refusal, workerUrl) {
   let nextId = 1;
   const pending = new Map(); // id → { resolve, reject } | reply stream
   let closedError = null;
@@ -151,8 +162,8 @@ function workerTransport(worker, onProgress, refusal) {
   worker.onmessage = (e) => {
     const m = e.data;
     if (m.type === 'progress') { try { onProgress?.(m.event); } catch (err) { console.error(err); } return; }
-    if (m.type === 'opened') return opened.resolve();
-    if (m.type === 'failed') return opened.reject(deserializeError(m.error));
+    if (m.type === 'opened') { opening = false; return opened.resolve(); }
+    if (m.type === 'failed') { opening = false; return opened.reject(deserializeError(m.error)); }
     const p = pending.get(m.id);
     if (!p) return; // cancelled or aborted already
     if ('piece' in m) return p.push(m.piece);
@@ -162,11 +173,19 @@ function workerTransport(worker, onProgress, refusal) {
     else if (m.ok) p.resolve(m.value);
     else (p.fail ?? p.reject)(deserializeError(m.error));
   };
+  let opening = true;
   worker.onerror = (e) => {
     e.preventDefault?.();
-    const failed = new AttuneError('model_load', `the Attune worker failed: ${e.message || 'could not load worker.js'}`);
+    const url = workerUrl?.();
+    const failed = new AttuneError('model_load', `the Attune worker failed: ${e.message || `could not load ${url || 'worker.js'}`}`);
     // A CSP violation report may be queued after the error event: look one task later.
-    setTimeout(() => failAll(refusal?.() ?? failed), 0);
+    setTimeout(async () => {
+      const refused = refusal?.();
+      if (refused || !opening || !url) return failAll(refused ?? failed);
+      // It never started: fetch its script to say why (status, CORS, Content-Type, Vite dev).
+      const why = await explainLoadFailure(url, 'script');
+      failAll(why ? new AttuneError('model_load', `the Attune worker could not start: ${why}`) : failed);
+    }, 0);
   };
   const post = (msg) => {
     try {
@@ -218,7 +237,7 @@ function workerTransport(worker, onProgress, refusal) {
 }
 
 /** Transport in this context: the runtime's own queue, no worker. */
-function localTransport(loadCore, onProgress) {
+function localTransport(loadCore, onProgress, coreUrl) {
   let runtime = null;
   let closed = false;
   const closedErr = () => new AttuneError('closed', 'this Attune instance is closed');
@@ -228,7 +247,8 @@ function localTransport(loadCore, onProgress) {
       try {
         mod = await loadCore();
       } catch (e) {
-        throw new AttuneError('model_load', `loading the Attune core module failed: ${e && e.message ? e.message : e}`);
+        const why = coreUrl ? await explainLoadFailure(coreUrl, 'script') : null;
+        throw new AttuneError('model_load', `loading the Attune core module failed: ${why ?? (e && e.message ? e.message : e)}`);
       }
       runtime = await mod.openRuntime(options, (ev) => { try { onProgress?.(ev); } catch (err) { console.error(err); } });
     },
@@ -277,14 +297,14 @@ function stripSignal(opts) {
   if (!opts || typeof opts !== 'object') return { opts, signal: undefined };
   const { signal, onProgress, ...rest } = opts;
   checkSignal(signal);
-  if (onProgress !== undefined && !isFn(onProgress)) throw new AttuneError('invalid_argument', 'onProgress must be a function');
+  if (onProgress !== undefined && !isFn(onProgress)) throw new AttuneError('invalid_argument', 'options.onProgress must be a function');
   return { opts: rest, signal, onProgress };
 }
 
 /** The bytes of a precomputed vector file at `url`. */
 async function fetchVectors(url, signal) {
   if (typeof url !== 'string' && !(url instanceof URL)) {
-    throw new AttuneError('invalid_argument', 'addVectors takes a URL or the bytes of a vector file');
+    throw new AttuneError('invalid_argument', 'source must be a URL or the bytes of a vector file');
   }
   let res;
   try {
@@ -292,8 +312,23 @@ async function fetchVectors(url, signal) {
   } catch (e) {
     throw toAttuneError(e, 'model_load');
   }
-  if (!res.ok) throw new AttuneError('model_load', `fetching the vector file ${url} failed: HTTP ${res.status}`);
+  if (!res.ok) throw new AttuneError('model_load', `fetching the vector file ${url} (source) failed: HTTP ${res.status}`);
   return res.arrayBuffer();
+}
+
+/** The public name of a call in messages: `assistant.context` for the core's `context`. */
+const callName = (method) => (method === 'context' || method === 'reply' ? `assistant.${method}` : method);
+
+/** `e` as an AttuneError whose message starts with the call it came from (`attune.rank(items): …`,
+ * `Attune.open(options.embedder): …`), so a page's error log says which call and argument. */
+export function named(call, e) {
+  const err = toAttuneError(e);
+  if (/^(attune|Attune)\./.test(err.message)) return err;
+  const bare = call.replace(/^(attune|Attune)\./, '');
+  const message = err.message.startsWith(`${bare}(`)
+    ? `${call.slice(0, call.length - bare.length)}${err.message}`
+    : `${call}: ${err.message}`;
+  return new AttuneError(err.code, message, { cause: err.cause ?? e });
 }
 
 /** The Attune instance over a transport. */
@@ -305,23 +340,27 @@ function client(transport) {
     ...transport,
     call(...a) {
       const [method, args] = a;
+      const name = `attune.${callName(method)}`;
       if (!BINARY_ARGS.has(method) && args.some((v) => overLimit(v, MAX_ARG_BYTES))) {
-        return Promise.reject(tooLarge(`${method}(…)`, MAX_ARG_BYTES));
+        return Promise.reject(named(name, tooLarge(`${callName(method)}(…)`, MAX_ARG_BYTES)));
       }
       if (inFlight >= MAX_PENDING_CALLS) {
-        return Promise.reject(new AttuneError('busy', `${MAX_PENDING_CALLS} calls are already waiting; await some before making more`));
+        return Promise.reject(new AttuneError('busy', `${name}: ${MAX_PENDING_CALLS} calls are already waiting; await some before making more`));
       }
       inFlight++;
       const done = () => { inFlight--; };
-      const p = transport.call(...a);
+      const p = transport.call(...a).catch((e) => { throw named(name, e); });
       p.then(done, done);
       return p;
+    },
+    reply(messages, options, signal) {
+      return namedStream(transport.reply(messages, options, signal));
     },
   };
   const call = (method, ...args) => t.call(method, args);
   const withOptions = (method, fixed, options) => {
     let parts;
-    try { parts = stripSignal(options); } catch (e) { return Promise.reject(e); }
+    try { parts = stripSignal(options); } catch (e) { return Promise.reject(named(`attune.${callName(method)}`, e)); }
     return t.call(method, [...fixed, parts.opts], parts.signal, parts.onProgress);
   };
   let closed = false;
@@ -338,15 +377,18 @@ function client(transport) {
     discardCorrupt: () => call('discardCorrupt'),
     embed: (texts, options) => {
       let parts;
-      try { parts = stripSignal(options); } catch (e) { return Promise.reject(e); }
+      try { parts = stripSignal(options); } catch (e) { return Promise.reject(named('attune.embed', e)); }
       return t.call('embed', [texts], parts.signal);
     },
     rank: (items, options) => withOptions('rank', [items], options),
     addVectors: async (source, options) => {
       // A URL is fetched here (the page's origin, credentials and cache), the bytes go over.
-      const bytes = source instanceof ArrayBuffer || ArrayBuffer.isView(source)
-        ? source
-        : await fetchVectors(source, options?.signal);
+      let bytes;
+      try {
+        bytes = source instanceof ArrayBuffer || ArrayBuffer.isView(source) ? source : await fetchVectors(source, options?.signal);
+      } catch (e) {
+        throw named('attune.addVectors', e);
+      }
       return t.call('addVectors', [bytes], options?.signal);
     },
     similar: (query, items, options) => withOptions('similar', [query, items], options),
@@ -359,12 +401,12 @@ function client(transport) {
           parts = stripSignal(options);
         } catch (e) {
           const s = replyStream(() => {});
-          s.fail(e);
+          s.fail(named('attune.assistant.reply', e));
           return s;
         }
         if (messagesOverLimit(messages)) {
           const s = replyStream(() => {});
-          s.fail(tooLarge('assistant.reply(messages)', `${MAX_MESSAGES} messages or ${MAX_MESSAGE_BYTES}`));
+          s.fail(named('attune.assistant.reply', tooLarge('assistant.reply(messages)', `${MAX_MESSAGES} messages or ${MAX_MESSAGE_BYTES}`)));
           return s;
         }
         return t.reply(messages, parts.opts, parts.signal);
@@ -385,6 +427,39 @@ function client(transport) {
  * core.js for { worker: false }.
  */
 export async function openWith(env, options) {
+  try {
+    return await openChecked(env, await withDefaultModels(env, options));
+  } catch (e) {
+    throw named('Attune.open', e);
+  }
+}
+
+/**
+ * `options` with the default models (DEFAULT_MODELS, pinned by sha256) where no URL was given:
+ * `env.defaultModelUrls()` says where they are (the attune-models package for the npm entry,
+ * beside the package's folder for the script tag). `assistant: false` opens without one.
+ */
+async function withDefaultModels(env, o) {
+  if (!o || typeof o !== 'object') return o; // transportOptions says what is wrong
+  const lacks = (src) => src === undefined || (src !== null && typeof src === 'object' && !(src instanceof URL) && src.url === undefined);
+  const roles = ['embedder', 'assistant'].filter((r) => lacks(o[r]));
+  if (roles.length === 0) return o;
+  let urls;
+  try {
+    urls = await env.defaultModelUrls();
+  } catch (e) {
+    const why = `${e && e.message ? e.message : e}`;
+    const fix = `install ${MODELS_PACKAGE}@${MODELS_VERSION} beside attune (npm install ${MODELS_PACKAGE}@${MODELS_VERSION}), or pass { url, sha256 } (models.json in the attune package lists every model file with its sha256)`;
+    // Without an assistant URL the page may never chat: open, and say why on the first reply.
+    if (!roles.includes('embedder')) return { ...o, assistant: false, assistantMissing: `no assistant URL was given and the default models could not be loaded (${why}): ${fix}` };
+    throw new AttuneError('model_load', `Attune.open(options.embedder): no embedder URL was given and the default models could not be loaded (${why}): ${fix}`);
+  }
+  const out = { ...o };
+  for (const r of roles) out[r] = { ...o[r], url: urls[r], sha256: DEFAULT_MODELS[r].sha256 };
+  return out;
+}
+
+async function openChecked(env, options) {
   const transportOpts = transportOptions(options);
   const useWorker = options.worker !== false;
   if (useWorker && typeof Worker === 'undefined') {
@@ -394,9 +469,9 @@ export async function openWith(env, options) {
   let started = null;
   if (useWorker) {
     started = startWorker(env.createWorker);
-    t = workerTransport(started.worker, options.onProgress, started.refusal);
+    t = workerTransport(started.worker, options.onProgress, started.refusal, env.workerUrl ?? started.url);
   } else {
-    t = localTransport(env.loadCore, options.onProgress);
+    t = localTransport(env.loadCore, options.onProgress, env.coreUrl?.());
   }
   try {
     await t.open(transportOpts);

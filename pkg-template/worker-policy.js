@@ -47,7 +47,8 @@ const workerSrcRefusal = (url) => new AttuneError('unsupported',
  * bundlers recognise (they rewrite the URL, not the global `Worker` looked up when it runs), with
  * `Worker` standing in for one that passes the URL through the policy. Returns the worker,
  * `refusal()` (an AttuneError if the page's CSP refused the worker's script since, else null; a
- * worker-src refusal shows only as the worker's error event) and `stop()`; throws an AttuneError.
+ * worker-src refusal shows only as the worker's error event), `stop()` and `url()` (the URL the
+ * worker was started with); throws an AttuneError.
  */
 export function startWorker(make) {
   const Native = globalThis.Worker;
@@ -70,7 +71,7 @@ export function startWorker(make) {
   let swapped = false;
   try {
     try { globalThis.Worker = Worker; swapped = globalThis.Worker === Worker; } catch { /* a frozen global */ }
-    return { worker: make(), refusal, stop };
+    return { worker: make(), refusal, stop, url: () => url };
   } catch (e) {
     stop();
     if (e instanceof AttuneError) throw e;

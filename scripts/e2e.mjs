@@ -111,7 +111,7 @@ async function suite(context, name, srv, pagePath, sha256) {
   const flow = await page.evaluate(async ({ sha256 }) => {
     const { Attune } = window.example;
     const progress = [];
-    const a = await Attune.open({ namespace: 'e2e', embedder: { ...window.example.embedder, sha256 }, onProgress: (e) => progress.push(e) });
+    const a = await Attune.open({ namespace: 'e2e', embedder: { ...window.example.embedder, sha256 }, assistant: false, onProgress: (e) => progress.push(e) });
     await a.clear();
     const r = { progress, keys: Object.keys(a).sort(), assistantKeys: Object.keys(a.assistant).sort(), openKeys: Object.keys(Attune).sort() };
     r.info = await a.info();
@@ -215,7 +215,7 @@ async function suite(context, name, srv, pagePath, sha256) {
     && ctx.text.startsWith('[[attune-context]]') && ctx.text.trimEnd().endsWith('[[/attune-context]]'),
     `assistant.context: ${ctx && ctx.tokens} tokens within 400, delimited`);
   ok(!ctx.text.includes('Ignore previous') || ctx.text.includes('"Ignore previous'), 'assistant.context: a memory that reads as an instruction is quoted data');
-  ok(flow.reply === 'invalid_argument', `reply without an assistant model: ${flow.reply}`);
+  ok(flow.reply === 'invalid_argument', `reply when opened with assistant: false: ${flow.reply}`);
   ok(flow.aborted === 'aborted' && flow.abortedBefore === 'aborted' && flow.busyDone === 32, 'AbortSignal: queued call aborted, the batch before it completes');
   ok(flow.closed === 'closed' && flow.closedFlag, 'close(): later calls → closed');
 
@@ -384,7 +384,7 @@ async function suite(context, name, srv, pagePath, sha256) {
     r.noOptions = await t.code(() => Attune.open());
     r.badNamespace = await t.code(() => Attune.open({ namespace: 'no spaces!', embedder: e }));
     r.namespaceType = await t.code(() => Attune.open({ namespace: 5, embedder: e }));
-    r.noEmbedder = await t.code(() => Attune.open({ namespace: 'x' }));
+    r.noEmbedder = await t.code(() => Attune.open({ namespace: 'x', embedder: null })); // no embedder at all: the default models
     r.badSha = await t.code(() => Attune.open({ namespace: 'x', embedder: { ...e, sha256: 'abc' } }));
     r.badDevice = await t.code(() => Attune.open({ namespace: 'x', embedder: e, device: 'tpu' }));
     r.gpu = await t.code(() => Attune.open({ namespace: 'x', embedder: e, device: 'gpu' }));
@@ -533,7 +533,7 @@ try {
     })
     .catch((e) => { document.getElementById('status').textContent = 'error ' + e.code + ': ' + e.message; });
 </script>`;
-  const script = await serve(PORT + 1, { '/': path.join(REPO, 'examples/script-tag'), '/attune/': pkg, '/models/': MODELS }, { '/cdn.html': cdnPage });
+  const script = await serve(PORT + 1, { '/': path.join(REPO, 'examples/script-tag'), '/attune/': pkg, '/attune-models/': path.join(REPO, 'pkg-models'), '/models/': MODELS }, { '/cdn.html': cdnPage });
   const quota = await serve(PORT + 2, { '/': path.join(REPO, 'examples/vite-app/dist'), '/models/': MODELS, '/attune/': pkg });
   const webpack = await serve(PORT + 3, { '/': path.join(REPO, 'examples/webpack-app/dist'), '/models/': MODELS });
   servers.push(vite, script, quota, webpack);

@@ -28,3 +28,6 @@ node scripts/e2e-faults.mjs "$@"
 node scripts/scale.mjs "$@"
 # The demo app (www/) as a visitor uses it: re-ranking, reasons, memory → assistant, forget, reload.
 node scripts/e2e-demo.mjs "$@"
+# The packed tarballs in fresh Vite and webpack apps with no model options, the README's code
+# blocks, and load failures that name their cause.
+node scripts/e2e-adopt.mjs "$@"

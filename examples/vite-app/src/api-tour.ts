@@ -12,6 +12,10 @@ export async function tour(): Promise<void> {
     cache: true,
     onProgress: (e) => console.log(e.model, e.phase, e.loaded, e.total ?? '?', e.fromCache),
   });
+  // No model options: the default models of the attune-models package, pinned by sha256.
+  const byDefault = await Attune.open({ namespace: 'tour-defaults', assistant: { device: 'cpu', context: 1024 } });
+  byDefault.close();
+  (await Attune.open({ namespace: 'tour-no-chat', assistant: false })).close();
   const item = { id: 'p1', text: 'Carbon road bike', tags: ['cycling'], price: 1200 };
   await attune.track({ type: 'click', item });
   await attune.track({ type: 'dwell', item, seconds: 30, at: Date.now() });
@@ -50,7 +54,7 @@ export async function tour(): Promise<void> {
   await attune.clear();
   const unreadable: string | null = await attune.exportCorrupt();
   const discarded: boolean = await attune.discardCorrupt();
-  console.log(unreadable?.length, discarded, info.storage.corruptBytes);
+  console.log(unreadable?.length, discarded, info.storage.corruptBytes, info.storage.modelBytes, info.storage.modelFiles, info.storage.modelStore);
   console.log(removed, firstInterest, labels, vectors[0].length, ranked[0]?.reasons, similar, similarToItem,
     info.backend, info.embedder.bytes, info.assistant.loaded && info.assistant.device.used, info.storage.profileBytes, info.storage.cacheEntries, pending, loaded, ctx.tokens, text, stats.finishReason, attune.closed);
   attune.close();
