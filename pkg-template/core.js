@@ -32,12 +32,23 @@ function loadChat() {
   return chatReady;
 }
 
+/** A failed wasm load; a CSP that refuses WebAssembly says what to add (`unsupported`). */
+function wasmLoadError(e) {
+  const why = e && e.message ? e.message : String(e);
+  if (/Content Security Policy|wasm-eval|wasm-unsafe-eval/i.test(why)) {
+    return new AttuneError('unsupported', "the Content-Security-Policy refuses WebAssembly: add 'wasm-unsafe-eval' to script-src "
+      + "(a browser extension: to content_security_policy.extension_pages in manifest.json, "
+      + `"script-src 'self' 'wasm-unsafe-eval'"). ${why}`);
+  }
+  return new AttuneError('model_load', `loading the Attune wasm module failed: ${why}`);
+}
+
 let wasmReady = null;
 function loadWasm(wasmUrl) {
   // One instance per context; a failed load may be retried.
   wasmReady ??= init({ module_or_path: wasmUrl ?? new URL('./attune_wasm_bg.wasm', import.meta.url) }).catch((e) => {
     wasmReady = null;
-    throw new AttuneError('model_load', `loading the Attune wasm module failed: ${e && e.message ? e.message : e}`);
+    throw wasmLoadError(e);
   });
   return wasmReady;
 }

@@ -3,6 +3,7 @@
 
 import { AttuneError } from './errors.js';
 import { openWith } from './proxy.js';
+import { connectWith } from './connect.js';
 
 export { AttuneError };
 
@@ -13,6 +14,10 @@ export const Attune = {
       createWorker: () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }),
       loadCore: () => import('./core.js'),
     }, options);
+  },
+  /** The Attune browser extension's profile with the person's consent, else `open`; see index.d.ts. */
+  connect(options) {
+    return connectWith(Attune.open, options);
   },
   AttuneError,
 };

@@ -387,6 +387,12 @@ function client(transport) {
 export async function openWith(env, options) {
   const transportOpts = transportOptions(options);
   const useWorker = options.worker !== false;
+  // An extension's service worker can start no worker and import() nothing: the SDK runs in an
+  // offscreen document (or another extension page), which the service worker relays to.
+  if (typeof ServiceWorkerGlobalScope !== 'undefined' && globalThis instanceof ServiceWorkerGlobalScope) {
+    throw new AttuneError('unsupported', 'a service worker cannot run Attune (no Worker, no import()): open it in an '
+      + 'offscreen document (chrome.offscreen, reason WORKERS) or another extension page and relay messages to it');
+  }
   if (useWorker && typeof Worker === 'undefined') {
     throw new AttuneError('unsupported', 'this context has no Worker; open with { worker: false }');
   }

@@ -14,5 +14,6 @@ function createWorker() {
 
 window.Attune = {
   open: (options) => openWith({ createWorker, loadCore: () => import(new URL('./core.js', scriptBase).href) }, options),
+  connect: (options) => connectWith(window.Attune.open, options),
   AttuneError,
 };
