@@ -6,6 +6,7 @@
 //           first in its order and in its own local profile, 100 about space: only the profile
 //           learned on site-a and site-b can put space first
 //   site-d  recipes, never enabled (nothing may be collected); /csp sends script-src 'self'
+//   127.0.0.1  site C's page where the extension has no host access (no extension there)
 // /attune/ serves pkg/, /models/ the models (site-c's local fallback).
 
 import { createServer } from 'node:http';
@@ -68,6 +69,9 @@ const SITE_C = `<!doctype html><html lang="en"><head><meta charset="utf-8"><titl
 <body><h1>Things to read</h1><ul id="list"></ul>
 <script type="module">import { Attune } from '/attune/index.js'; window.Attune = Attune; window.attuneLoaded = true;</script></body></html>`;
 
+const SCRIPT_TAG = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Site C with the script tag</title>
+<script src="/attune/attune.js"></script></head><body></body></html>`;
+
 const CSP_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CSP without wasm-unsafe-eval</title></head>
 <body><script type="module" src="/csp.js"></script></body></html>`;
 const CSP_SCRIPT = `import { Attune } from '/attune/index.js';
@@ -90,8 +94,10 @@ export async function startSites({ pkg, models }) {
         return createReadStream(file).pipe(res);
       } catch { return res.writeHead(404).end(); }
     }
-    if (host === 'site-c' && p === '/') return html(SITE_C);
-    if (host === 'site-c' && p === '/items.json') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(CATALOG));
+    if (host === 'site-c' && p === '/script-tag') return html(SCRIPT_TAG);
+    // 127.0.0.1 itself: a page where the extension has no access (no bridge, so no extension).
+    if ((host === 'site-c' || host === '127') && p === '/') return html(SITE_C);
+    if ((host === 'site-c' || host === '127') && p === '/items.json') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(CATALOG));
     if (host === 'site-d' && p === '/csp') return html(CSP_PAGE, { 'content-security-policy': "script-src 'self'" });
     if (host === 'site-d' && p === '/csp.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(CSP_SCRIPT);
     if (host === 'site-a' && p === LOGIN[0]) return html(article(LOGIN[1], LOGIN[2], { password: true }));

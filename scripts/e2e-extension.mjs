@@ -53,7 +53,7 @@ async function startBrowser() {
     executablePath: chromiumPath,
     headless: false, // --headless=new below: the mode that runs extensions
     args: [...(headed ? [] : ['--headless=new']), '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP *.localhost 127.0.0.1, MAP * ~NOTFOUND',
+      '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP *.localhost 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
       `--disable-extensions-except=${extDir}`, `--load-extension=${extDir}`],
   });
   let [sw] = context.serviceWorkers();
@@ -217,6 +217,7 @@ try {
   ok(conn.source === 'extension' && conn.consent === 'allow' && conn.origin === C, `allow → connect answers from the extension for ${conn.origin}`);
   r = await rankOn(page);
   timings.firstRankAfterConsentMs = Date.now() - tConsent;
+  timings.rank200NewItemsMs = Math.round(r.ms);
   const extRanked = r.ranked;
   ok(r.ranked.length === 200 && topShare(r.ranked, 'space') === 1, `allow: the cross-site interests rank space first (100% of the top 20; page order and local profile put cooking first)`);
   const reasons = r.ranked.flatMap((x) => x.reasons);
@@ -287,6 +288,7 @@ try {
   await browser.sw.evaluate(() => chrome.offscreen.closeDocument());
   ok((await browser.sw.evaluate(() => chrome.runtime.getContexts({ contextTypes: ['OFFSCREEN_DOCUMENT'] }))).length === 0, 'the offscreen document is closed');
   r = await rankOn(page);
+  timings.rankAfterOffscreenClosedMs = Math.round(r.ms);
   ok(JSON.stringify(r.ranked.map((x) => x.id)) === JSON.stringify(extRanked.map((x) => x.id)), `after the offscreen document closed, the same ranking (${r.ms.toFixed(0)} ms, model loaded again)`);
   // The service worker stopped (as Chrome stops an idle one), through DevTools; the page's next
   // request starts a new one. (The old handle is not touched while stopped: Playwright then
@@ -369,6 +371,26 @@ try {
   ok(warm < cold.total, `warm: a new page's connect + rank of 200 items in ${timings.warmConnectAndRankMs} ms`);
   popup = await openPopup();
   ok((await overview()).profile.stats.events === eventsBeforeRestart, 'browser restarted: the profile is all there');
+  {
+    // The script-tag build (window.Attune.connect) on site C, and a page where the extension has no access.
+    const tag = await context.newPage();
+    await tag.goto(`${C}/script-tag`);
+    const viaTag = await tag.evaluate(async (o) => {
+      const a = await window.Attune.connect(o);
+      const items = await (await fetch('/items.json')).json();
+      return { source: a.source, top: (await a.rank(items, { limit: 5 })).map((x) => x.id) };
+    }, LOCAL_OPTIONS);
+    ok(viaTag.source === 'extension' && viaTag.top.every((id) => id.startsWith('space')), 'the script-tag build: Attune.connect answers from the extension');
+    await tag.goto(`http://127.0.0.1:${sites.port}/`);
+    await tag.waitForFunction(() => window.attuneLoaded === true);
+    const absent = await tag.evaluate(async (o) => {
+      const t = performance.now();
+      const a = await Attune.connect({ ...o, extension: { timeoutMs: 300 } });
+      return { source: a.source, why: a.why, ms: performance.now() - t, ranked: (await a.rank([{ id: 'x', text: 'Saturn' }])).length };
+    }, LOCAL_OPTIONS);
+    ok(absent.source === 'local' && absent.why === 'absent' && absent.ranked === 1, `no extension on the page: the local profile answers (why absent, ${absent.ms.toFixed(0)} ms with the model download)`);
+    await tag.close();
+  }
 
   // --- a rate limit per origin ----------------------------------------------------------------
   const burst = await page.evaluate(async () => {
