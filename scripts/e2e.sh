@@ -26,4 +26,4 @@ node scripts/e2e-faults.mjs "$@"
 # A real catalog in both modes: 1 000-item ranks, 1 000 tracks, memory after GC (needs the CLI
 # for its precomputed vector file).
 node scripts/scale.mjs "$@"
-node scripts/build-extension.mjs && node scripts/e2e-extension.mjs "$@"
+node scripts/build-extension.mjs && node --test examples/extension/test/ && node scripts/e2e-extension.mjs "$@"
