@@ -167,7 +167,8 @@ try {
     'popup: recent items listed per site, by title');
   ok((await popup.textContent('#topics')).includes(topics[0].label), 'popup: interests named with topics');
   ok(await popup.getByRole('button', { name: `Forget “${titlesOf('site-a')[0]}”` }).count() === 1
-    && await popup.getByRole('switch', { name: 'Pause learning on every site' }).count() === 1, 'popup: controls have accessible names (roles and labels)');
+    && await popup.getByRole('switch', { name: 'Pause learning on every site' }).count() === 1
+    && await popup.getByRole('checkbox', { name: `Learn from ${new URL(A).host}` }).isChecked(), 'popup: controls have accessible names (roles and labels)');
 
   // Paused: nothing collected even on an enabled site.
   await popup.getByRole('switch').check();
@@ -420,6 +421,12 @@ try {
   await popup.waitForFunction(() => document.getElementById('status').textContent.startsWith('Forgot'));
   const afterTopic = (await overview()).profile;
   ok(afterTopic.recent.length < before2, `popup: forget a topic (${topics[0].label}: ${before2 - afterTopic.recent.length} items)`);
+  await popup.reload();
+  await popup.getByRole('button', { name: `Stop learning from ${new URL(B).host}` }).click();
+  await popup.waitForFunction(() => document.getElementById('status').textContent.startsWith('Removed'));
+  const collectAfter = (await browser.sw.evaluate(() => chrome.scripting.getRegisteredContentScripts())).find((c) => c.id === 'collect');
+  ok(!(await admin('state')).sites.some((x) => x.origin === B) && JSON.stringify(collectAfter.matches) === JSON.stringify([`${A}/*`]),
+    'popup: a site removed is no longer learned from (collect.js unregistered there)');
   await admin('import', exported);
   ok(idsIn((await overview()).profile).includes(`${A}/articles/webb-galaxy`), 'import restores the export');
   popup.once('dialog', (d) => d.accept());

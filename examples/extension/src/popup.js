@@ -39,19 +39,34 @@ const titleOf = (text, id) => (text ? text.split(/(?<=[.!?])\s/)[0].replace(/\.$
 const originOf = (id) => { try { return new URL(id).origin; } catch { return 'other'; } };
 const forgotten = (r) => `Forgot ${r.removed} ${r.removed === 1 ? 'entry' : 'entries'}${r.exact ? '' : ' (some older influence was already merged and stays)'}.`;
 
+const ANY_SITE = ['http://*/*', 'https://*/*'];
+const sitePattern = (origin) => `${new URL(origin).protocol}//${new URL(origin).hostname}/*`;
+
+/** Stops learning on `origin` and gives back the browser's access to it (unless another enabled
+ * site on that host still needs it, or the person let any site ask). */
+async function removeSite(origin, state) {
+  await admin('removeSite', origin);
+  const pattern = sitePattern(origin);
+  const shared = state.sites.some((s) => s.origin !== origin && sitePattern(s.origin) === pattern);
+  if (!shared) await chrome.permissions.remove({ origins: [pattern] }).catch(() => false);
+}
+
 async function render() {
   const state = await admin('state');
   $('paused').checked = state.paused;
+  const anySite = ANY_SITE.every((p) => state.hostAccess.includes(p));
+  $('any-site').textContent = anySite ? 'Stop letting every site ask' : 'Let any site ask to personalize';
+  $('any-site').dataset.granted = String(anySite);
 
   $('sites').replaceChildren(...state.sites.map((s) => {
     const host = new URL(s.origin).host;
-    const learn = el('input', { type: 'checkbox', checked: s.learn, disabled: s.sensitive,
+    const learn = el('input', { type: 'checkbox', checked: s.learn, disabled: s.sensitive, 'aria-label': `Learn from ${host}`,
       onchange: async (e) => { await admin('setLearn', s.origin, e.target.checked); status(`${e.target.checked ? 'Learning' : 'Not learning'} on ${host}.`); } });
     return el('li', {},
       el('label', {}, learn, ` ${host}${s.sensitive ? ' (sensitive: never)' : ''}`),
       el('span', { className: 'row' },
         actionButton('Forget', `Forget what you read on ${host}`, () => admin('forgetSite', s.origin), forgotten),
-        actionButton('Remove', `Stop learning from ${host}`, () => admin('removeSite', s.origin), () => `Removed ${host}.`)));
+        actionButton('Remove', `Stop learning from ${host}`, () => removeSite(s.origin, state), () => `Removed ${host}.`)));
   }));
   if (!state.sites.length) $('sites').append(el('li', { textContent: 'None yet.' }));
 
@@ -63,6 +78,7 @@ async function render() {
   }));
   if (!state.consents.length) $('consents').append(el('li', { textContent: 'No site has asked yet.' }));
 
+  if (!$('topics').children.length) $('topics').append(el('li', { textContent: 'Loading…' }));
   let overview;
   try {
     overview = await admin('overview');
@@ -125,8 +141,14 @@ $('add-site').addEventListener('submit', async (e) => {
 });
 
 $('any-site').addEventListener('click', async () => {
-  const granted = await chrome.permissions.request({ origins: ['http://*/*', 'https://*/*'] }).catch(() => false);
-  status(granted ? 'Any site can now ask; each one asks you first.' : 'Nothing changed.');
+  if ($('any-site').dataset.granted === 'true') {
+    const removed = await chrome.permissions.remove({ origins: ANY_SITE }).catch(() => false);
+    status(removed ? 'Only the sites you turned on can ask now.' : 'Nothing changed.');
+  } else {
+    const granted = await chrome.permissions.request({ origins: ANY_SITE }).catch(() => false);
+    status(granted ? 'Any site can now ask; each one asks you first.' : 'Nothing changed.');
+  }
+  await render();
 });
 
 $('export').addEventListener('click', async () => {
