@@ -401,6 +401,25 @@ try {
   ok(burst.includes('busy') && burst.filter((x) => x === 'ok').length >= 25, `45 requests at once: ${burst.filter((x) => x === 'busy').length} refused with busy`);
   await page.close();
 
+  // --- the browser restarted again: the first answer for 200 items never ranked before ----------
+  await context.close();
+  browser = await startBrowser();
+  context = browser.context;
+  page = await context.newPage();
+  await page.goto(`${C}/`);
+  await page.waitForFunction(() => window.attuneLoaded === true);
+  const coldNew = await page.evaluate(async (o) => {
+    const conn = await Attune.connect(o);
+    const items = (await (await fetch('/items.json')).json()).map((x) => ({ ...x, title: `${x.title}, new this week` }));
+    const ranked = await conn.rank(items);
+    return { at: Date.now(), source: conn.source, top: ranked.slice(0, 20).map((x) => x.id) };
+  }, LOCAL_OPTIONS);
+  timings.coldBrowserStartToFirstRankNewItemsMs = coldNew.at - browser.t0;
+  ok(coldNew.source === 'extension' && coldNew.top.every((id) => id.startsWith('space')),
+    `browser start → first answer for 200 new items (each embedded): ${timings.coldBrowserStartToFirstRankNewItemsMs} ms`);
+  await page.close();
+  popup = await openPopup();
+
   // --- forget, export, import, clear (popup) -------------------------------------------------
   ({ profile } = await overview());
   const exported = await admin('export');
@@ -436,6 +455,10 @@ try {
   ok((await overview()).profile.stats.events === 0, 'popup: clear');
 
   console.log(`e2e-extension: timings ${JSON.stringify(timings)}`);
+  const zipBytes = (await fs.stat(path.join(BUILD, '../attune-extension.zip'))).size;
+  await fs.mkdir(path.join(REPO, 'bench/out'), { recursive: true });
+  await fs.writeFile(path.join(REPO, 'bench/out/extension.json'), JSON.stringify({ timingsMs: timings, zipBytes,
+    permissions: manifest.permissions, optionalHostPermissions: manifest.optional_host_permissions }, null, 2) + '\n');
   console.log(`e2e-extension: ${checks.count} checks passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 } catch (e) {
   console.error(`e2e-extension: FAILED after ${checks.count} checks: ${e.stack || e}`);
