@@ -15,12 +15,10 @@
 // worker stopped and the whole browser restarted lose nothing; forget item/site/topic, export,
 // import, clear; the CSP message; time from browser start to the first rank answer (cold, warm).
 
-import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
 import { checks, ok } from './e2e-lib.mjs';
 import { ARTICLES, CATALOG, LOGIN, startSites } from './e2e-extension-sites.mjs';
 
