@@ -170,11 +170,11 @@ try {
 
   // Paused: nothing collected even on an enabled site.
   await popup.getByRole('switch').check();
-  await sleep(200);
+  await popup.waitForFunction(() => document.getElementById('status').textContent.includes('paused'));
   await browse(`${A}/articles/webb-galaxy`, 2500);
   ok((await overview()).profile.stats.events === profile.stats.events, 'paused: nothing collected on an enabled site');
   await popup.getByRole('switch').uncheck();
-  await sleep(200);
+  await popup.waitForFunction(() => document.getElementById('status').textContent.includes('Learning again'));
 
   // --- the CSP message (Attune.open where wasm-unsafe-eval is missing) -----------------------
   {
