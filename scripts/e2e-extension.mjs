@@ -330,6 +330,16 @@ try {
   page = await siteC();
   conn = await connectAnswering(page, 'close');
   ok(conn.source === 'local' && conn.why === 'denied', 'the next page asks again; closing the window without answering → local');
+  {
+    // That page is not asked again (no prompt spam): its next connect is answered at once.
+    let prompted = false;
+    const onPage = (p) => { if (p.url().startsWith(`${extOrigin()}/consent.html`)) prompted = true; };
+    context.on('page', onPage);
+    const again = await page.evaluate(async (o) => (await Attune.connect(o)).why, LOCAL_OPTIONS);
+    await sleep(500);
+    context.off('page', onPage);
+    ok(again === 'denied' && !prompted, 'a page whose prompt was closed is not prompted again');
+  }
   await page.close();
   page = await siteC();
   conn = await connectAnswering(page, 'allow');

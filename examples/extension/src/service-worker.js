@@ -29,6 +29,8 @@ const fromExtensionPage = (sender) => sender.id === chrome.runtime.id && typeof 
 // --- consent -------------------------------------------------------------------------------
 
 const prompts = new Map(); // origin → { decided: Promise<decision>, resolve, documentIds, windowId }
+// Pages whose prompt the person closed without answering: not asked again (a new page load is).
+const dismissed = new Set();
 
 /** Opens the consent window for `origin` (one at a time per origin) and waits for the answer. */
 function askPerson(origin, documentId) {
@@ -55,6 +57,10 @@ async function settle(origin, decision) {
   if (!p) return;
   prompts.delete(origin);
   if (decision === 'once') await grantOnce(origin, p.documentIds);
+  if (decision === 'dismissed') {
+    for (const id of p.documentIds) dismissed.add(id);
+    if (dismissed.size > 1000) dismissed.delete(dismissed.values().next().value);
+  }
   p.resolve(decision);
 }
 
@@ -69,6 +75,7 @@ async function consentFor(origin, sender) {
   if (stored === 'allow') return 'allow';
   if (stored === 'deny') throw new PageError('denied', `the person does not let ${origin} use their Attune profile`);
   if (await onceGranted(origin, sender.documentId)) return 'once';
+  if (dismissed.has(sender.documentId)) throw new PageError('denied', `the person did not answer ${origin}; reload to ask again`);
   const decision = await askPerson(origin, sender.documentId);
   if (decision === 'allow' || decision === 'once') return decision;
   throw new PageError('denied', `the person did not let ${origin} use their Attune profile`);
