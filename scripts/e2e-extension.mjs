@@ -156,6 +156,8 @@ try {
   ok(!ids.some((id) => id.startsWith(D)), 'site D (not enabled) collected nothing');
   ok(!ids.includes(`${A}${LOGIN[0]}`) && !JSON.stringify(profile).includes('knitting'), 'the page with a password field collected nothing');
   ok(profile.recent.find((r) => r.id === `${B}/posts/saturn-rings`)?.text.includes('webcam'), 'site B without meta description: its first paragraph was read');
+  const cached = await popup.evaluate(async () => Promise.all((await caches.keys()).map(async (k) => (await (await caches.open(k)).keys()).length)));
+  ok(cached.every((n) => n === 0), `the packaged model is read from the extension, not copied into the Cache API (${cached.length} caches)`);
   ok(topics.length > 0, `topics learned: ${topics.map((t) => `${t.parent} > ${t.label} ${t.weight.toFixed(2)}`).join(', ')}`);
 
   await popup.reload();
