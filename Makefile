@@ -47,6 +47,12 @@ pkg: setup models
 	  npx wasm-opt $(WASM_OPT_FLAGS) $(BINDGEN_OUT)/$${m}_bg.wasm -o $(BINDGEN_OUT)/$${m}_bg.wasm || exit 1; done
 	node scripts/build-pkg.mjs --bindgen $(BINDGEN_OUT) --out pkg
 
+# The browser extension (Manifest V3) from pkg/ and the packaged embedder:
+# examples/extension/dist/unpacked/ (load unpacked) and attune-extension.zip (examples/extension/README.md).
+.PHONY: extension
+extension: pkg models
+	node scripts/build-extension.mjs
+
 # Shipped sizes (JS + wasm: raw, gzip -9, brotli) of pkg/ → bench/out/sizes.json.
 sizes: pkg
 	mkdir -p bench/out

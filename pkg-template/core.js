@@ -29,10 +29,23 @@ function loadChat() {
   const url = new URL('./attune_chat_bg.wasm', import.meta.url);
   chatReady ??= initChat({ module_or_path: url }).catch(async (e) => {
     chatReady = null;
-    const why = await explainLoadFailure(url, 'wasm');
-    throw new AttuneError('model_load', `loading the Attune chat module failed: ${why ?? (e && e.message ? e.message : e)}`);
+    throw await wasmLoadError(e, url, 'the Attune chat module');
   });
   return chatReady;
+}
+
+/** A failed wasm load: a CSP that refuses WebAssembly says what to add (`unsupported`); any
+ * other failure says what a second look at the URL found (probe.js), else the browser's error
+ * ("expected magic word", "Failed to fetch"), which hides the cause. */
+async function wasmLoadError(e, url, what) {
+  const why = e && e.message ? e.message : String(e);
+  if (/Content Security Policy|wasm-eval|wasm-unsafe-eval/i.test(why)) {
+    return new AttuneError('unsupported', "the Content-Security-Policy refuses WebAssembly: add 'wasm-unsafe-eval' to script-src "
+      + "(a browser extension: to content_security_policy.extension_pages in manifest.json, "
+      + `"script-src 'self' 'wasm-unsafe-eval'"). ${why}`);
+  }
+  const found = await explainLoadFailure(url, 'wasm');
+  return new AttuneError('model_load', `loading ${what} failed: ${found ?? why}`);
 }
 
 let wasmReady = null;
@@ -41,9 +54,7 @@ function loadWasm(wasmUrl) {
   const url = wasmUrl ?? new URL('./attune_wasm_bg.wasm', import.meta.url);
   wasmReady ??= init({ module_or_path: url }).catch(async (e) => {
     wasmReady = null;
-    // The browser's error ("expected magic word", "Failed to fetch") hides the cause: look.
-    const why = await explainLoadFailure(url, 'wasm');
-    throw new AttuneError('model_load', `loading the Attune wasm module${wasmUrl ? ' (options.wasmUrl)' : ''} failed: ${why ?? (e && e.message ? e.message : e)}`);
+    throw await wasmLoadError(e, url, `the Attune wasm module${wasmUrl ? ' (options.wasmUrl)' : ''}`);
   });
   return wasmReady;
 }

@@ -6,7 +6,9 @@ export type AttuneErrorCode =
   | 'invalid_argument' | 'model_load' | 'device' | 'storage' | 'quota_exceeded' | 'aborted' | 'closed'
   | 'unsupported' | 'busy' | 'internal'
   | 'model_format' | 'model_unsupported' | 'tokenizer' | 'chat_template' | 'input_too_large' | 'compute'
-  | 'io' | 'storage_unavailable' | 'version_too_new' | 'corrupt_record' | 'invalid_import';
+  | 'io' | 'storage_unavailable' | 'version_too_new' | 'corrupt_record' | 'invalid_import'
+  /** `Attune.connect`: the person said no to this site (or revoked it) in the Attune extension. */
+  | 'denied';
 
 export declare class AttuneError extends Error {
   constructor(code: AttuneErrorCode, message: string, options?: ErrorOptions);
@@ -413,8 +415,45 @@ export interface AttuneInstance {
   readonly closed: boolean;
 }
 
+/** `Attune.connect` options: those of `open` (for the page's own profile, the fallback) and how
+ * to look for the extension. */
+export interface ConnectOptions extends Partial<OpenOptions> {
+  /** `false`: never ask the extension. `timeoutMs`: how long the handshake waits (default 500). */
+  extension?: false | { timeoutMs?: number };
+}
+
+/** Answers from the Attune extension's profile, for this page's own items only. */
+export interface ExtensionInstance {
+  readonly source: 'extension';
+  /** The origin the extension answers for (the browser's, not one the page claims). */
+  readonly origin: string;
+  /** `allow`: the person allowed this site; `once`: for this page only. */
+  readonly consent: 'allow' | 'once';
+  readonly why: null;
+  /** At most 1 000 items; ids, scores and reasons that name only items of this call. After the
+   * person revokes the site, calls fail with `denied`. */
+  rank(items: Item[], options?: Omit<RankOptions, 'cachedOnly' | 'reasonTexts' | 'excludeSeen' | 'onProgress'>): Promise<Ranked[]>;
+  similar(query: string | Item, items: Item[], options?: SimilarOptions): Promise<Similar[]>;
+  /** The person's top interests as taxonomy labels (at most 10; weights to 2 decimals). */
+  topics(options?: TopicsOptions): Promise<Pick<Topic, 'label' | 'parent' | 'weight'>[]>;
+  close(): void;
+  readonly closed: boolean;
+}
+
+/** The page's own profile, as `open` gives it, when the extension did not answer. */
+export type LocalInstance = AttuneInstance & {
+  readonly source: 'local';
+  readonly origin: string;
+  /** `absent` (no extension here), `denied` (the person said no), `disabled`
+   * (`extension: false`), or `failed: …`. */
+  readonly why: string;
+};
+
 export declare const Attune: {
   open(options: OpenOptions): Promise<AttuneInstance>;
+  /** The Attune extension's profile for this site with the person's consent (asked on the
+   * first request from this origin), else `open(options)`: `source` says which answered. */
+  connect(options?: ConnectOptions): Promise<ExtensionInstance | LocalInstance>;
   AttuneError: typeof AttuneError;
 };
 

@@ -4,6 +4,7 @@
 import { AttuneError } from './errors.js';
 import { openWith } from './proxy.js';
 import { DEFAULT_MODELS, MODELS_PACKAGE, MODELS_VERSION } from './default-models.js';
+import { connectWith } from './connect.js';
 
 export { AttuneError };
 
@@ -31,6 +32,10 @@ export const Attune = {
       loadCore: () => import('./core.js'),
       defaultModelUrls,
     }, options);
+  },
+  /** The Attune browser extension's profile with the person's consent, else `open`; see index.d.ts. */
+  connect(options) {
+    return connectWith(Attune.open, options);
   },
   AttuneError,
 };

@@ -137,6 +137,10 @@ async function download(url, onChunk, signal) {
  */
 export async function loadModel(model, src, { progress = () => {}, cache = true, signal } = {}) {
   const { url, sha256 } = src;
+  // The Cache API keeps http(s) responses only: a model packaged in a browser extension
+  // (chrome-extension://, moz-extension://) or given as a data:/blob: URL is read where it is,
+  // each time, and never stored (it is on the device already).
+  if (!/^https?:/i.test(url)) cache = false;
   if (cache) {
     let stored = null;
     try {

@@ -462,6 +462,12 @@ async function withDefaultModels(env, o) {
 async function openChecked(env, options) {
   const transportOpts = transportOptions(options);
   const useWorker = options.worker !== false;
+  // An extension's service worker can start no worker and import() nothing: the SDK runs in an
+  // offscreen document (or another extension page), which the service worker relays to.
+  if (typeof ServiceWorkerGlobalScope !== 'undefined' && globalThis instanceof ServiceWorkerGlobalScope) {
+    throw new AttuneError('unsupported', 'a service worker cannot run Attune (no Worker, no import()): open it in an '
+      + 'offscreen document (chrome.offscreen, reason WORKERS) or another extension page and relay messages to it');
+  }
   if (useWorker && typeof Worker === 'undefined') {
     throw new AttuneError('unsupported', 'this context has no Worker; open with { worker: false }');
   }

@@ -33,5 +33,6 @@ window.Attune = {
     coreUrl: () => new URL('./core.js', scriptBase).href,
     defaultModelUrls,
   }, options),
+  connect: (options) => connectWith(window.Attune.open, options),
   AttuneError,
 };

@@ -3,7 +3,7 @@
 // wasm-bindgen outputs (`--target web --out-name attune_wasm` and `attune_chat`, already
 // wasm-opt'ed):
 //   node scripts/build-pkg.mjs --bindgen DIR [--out pkg] [--models-out pkg-models] [--models models/out]
-// attune.js (script tag) is errors.js + worker-policy.js + proxy.js + script.js in one classic
+// attune.js (script tag) is errors.js + worker-policy.js + proxy.js + connect.js + script.js in one classic
 // script: the ES module syntax (imports, `export`) is stripped, which is all those files use.
 // Every shipped .js is minified with esbuild (npm devDependency), file by file, no bundling:
 // the export names, `import('./core.js')` and the `new URL('./…', import.meta.url)` worker/wasm
@@ -34,7 +34,7 @@ const out = path.resolve(arg('out', path.join(REPO, 'pkg')));
 const modelsOut = path.resolve(arg('models-out', path.join(path.dirname(out), 'pkg-models')));
 const modelsDir = path.resolve(arg('models', path.join(REPO, 'models/out')));
 
-const MODULES = ['index.js', 'proxy.js', 'worker-policy.js', 'errors.js', 'core.js', 'models.js', 'worker.js', 'probe.js'];
+const MODULES = ['index.js', 'proxy.js', 'connect.js', 'worker-policy.js', 'errors.js', 'core.js', 'models.js', 'worker.js', 'probe.js'];
 const DOCS = ['index.d.ts', 'README.md'];
 const GLUE = ['attune_wasm.js', 'attune_chat.js'];
 const WASM = ['attune_wasm_bg.wasm', 'attune_chat_bg.wasm'];
@@ -88,7 +88,7 @@ await fs.writeFile(path.join(out, 'package.json'), JSON.stringify(pkg, null, 2) 
 
 const parts = [];
 parts.push(classic(defaultsModule, 'default-models.js'));
-for (const f of ['errors.js', 'worker-policy.js', 'probe.js', 'proxy.js', 'script.js']) parts.push(classic(await fs.readFile(path.join(TEMPLATE, f), 'utf8'), f));
+for (const f of ['errors.js', 'worker-policy.js', 'probe.js', 'proxy.js', 'connect.js', 'script.js']) parts.push(classic(await fs.readFile(path.join(TEMPLATE, f), 'utf8'), f));
 const script = `(function () {\n'use strict';\n${parts.join('\n')}\n})();\n`;
 await fs.writeFile(path.join(out, 'attune.js'), await minify(script, 'attune.js, script tag: defines window.Attune'));
 execFileSync(process.execPath, ['--check', path.join(out, 'attune.js')], { stdio: 'inherit' });

@@ -31,3 +31,5 @@ node scripts/e2e-demo.mjs "$@"
 # The packed tarballs in fresh Vite and webpack apps with no model options, the README's code
 # blocks, and load failures that name their cause.
 node scripts/e2e-adopt.mjs "$@"
+# The MV3 extension (make extension's assembly, then its own unit tests and Chromium e2e).
+node scripts/build-extension.mjs && node --test examples/extension/test/ && node scripts/e2e-extension.mjs "$@"

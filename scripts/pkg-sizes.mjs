@@ -26,7 +26,7 @@ const sum = (names) => names.reduce((a, f) => ({ raw: a.raw + sizes[f].raw, gzip
 // and counted in no total; models are not counted.
 const workerSide = ['worker.js', 'core.js', 'models.js', 'errors.js', 'probe.js', 'attune_wasm.js', 'attune_chat.js', 'attune_wasm_bg.wasm'];
 const total = (what, names) => ({ what, files: names, ...sum(names) });
-const npm = total('npm entry (import { Attune } from "attune"), worker mode', ['index.js', 'proxy.js', 'worker-policy.js', 'default-models.js', ...workerSide]);
+const npm = total('npm entry (import { Attune } from "attune"), worker mode', ['index.js', 'proxy.js', 'connect.js', 'worker-policy.js', 'default-models.js', ...workerSide]);
 const scriptTag = total('<script src=attune.js> build, worker mode', ['attune.js', ...workerSide]);
 const chat = total('chat module: fetched on the first assistant.reply, in neither total', ['attune_chat_bg.wasm']);
 const LIMIT = 1_000_000; // the 1 MB, read strictly

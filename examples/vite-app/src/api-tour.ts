@@ -67,3 +67,19 @@ export async function tour(): Promise<void> {
     }
   }
 }
+
+/** Attune.connect(): the Attune extension's answers with the person's consent, else this page's own profile. */
+export async function connectTour(items: { id: string; text: string }[]): Promise<Ranked[]> {
+  const a = await Attune.connect({ namespace: 'tour', embedder: { url: '/models/minilm-l6-v2.q8_0.gguf' }, extension: { timeoutMs: 300 } });
+  const ranked: Ranked[] = await a.rank(items, { limit: 10, diversity: 0.2 });
+  if (a.source === 'extension') {
+    const consent: 'allow' | 'once' = a.consent;
+    const topics = await a.topics({ limit: 3 });
+    console.log(consent, a.origin, topics.map((t) => `${t.parent} > ${t.label}`), await a.similar('bikes', items, { limit: 3 }));
+  } else {
+    console.log(a.why, a.origin);
+    await a.track({ type: 'view', item: items[0] });
+  }
+  a.close();
+  return ranked;
+}

@@ -1,0 +1,36 @@
+// Which pages get which content script, from what the person allowed:
+//   bridge.js  (lets the page ask; reads nothing of it): every site the browser gave host access to
+//   collect.js (learning): only the sites the person enabled for learning, never sensitive ones
+// Registered with chrome.scripting (kept across restarts) and redone whenever access or settings
+// change. No host access is asked for at install: the popup asks the browser per site.
+
+import { isSensitive } from './sensitive.js';
+import { readSettings } from './settings.js';
+
+let tail = Promise.resolve();
+
+const web = (pattern) => /^(https?|\*):\/\//.test(pattern);
+
+export function syncContentScripts() {
+  const run = tail.then(async () => {
+    const { origins = [] } = await chrome.permissions.getAll();
+    const granted = origins.filter(web);
+    const s = await readSettings();
+    const learning = Object.entries(s.sites)
+      .filter(([origin, v]) => v.learn && !isSensitive(new URL(origin).hostname))
+      .map(([origin]) => `${origin}/*`);
+    const existing = (await chrome.scripting.getRegisteredContentScripts()).map((c) => c.id);
+    if (existing.length) await chrome.scripting.unregisterContentScripts({ ids: existing });
+    const scripts = [];
+    if (granted.length) {
+      scripts.push({ id: 'bridge', matches: granted, js: ['bridge.js'], runAt: 'document_start', allFrames: false, persistAcrossSessions: true });
+    }
+    if (learning.length) {
+      scripts.push({ id: 'collect', matches: learning, js: ['collect.js'], runAt: 'document_idle', allFrames: false, persistAcrossSessions: true });
+    }
+    if (scripts.length) await chrome.scripting.registerContentScripts(scripts);
+    return scripts.map((c) => ({ id: c.id, matches: c.matches }));
+  });
+  tail = run.catch((e) => console.error('attune: registering content scripts failed', e));
+  return run;
+}
