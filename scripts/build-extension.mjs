@@ -23,13 +23,16 @@ const MODELS = arg('models', 'models/out');
 const OUT = arg('out', 'examples/extension/dist');
 const SRC = path.join(REPO, 'examples/extension/src');
 const EMBEDDER = 'minilm-l6-v2.q8_0.gguf';
-/** What core.js imports (attune_chat.js statically; its wasm only on a reply, never here). */
-const SDK_FILES = ['index.js', 'proxy.js', 'connect.js', 'worker-policy.js', 'errors.js', 'core.js', 'models.js', 'worker.js',
-  'attune_wasm.js', 'attune_wasm_bg.wasm', 'attune_chat.js'];
-
 async function need(file, hint) {
   try { await fs.access(file); } catch { console.error(`build-extension: ${path.relative(REPO, file)} is missing; ${hint}`); process.exit(1); }
 }
+/** The package's ES modules (from its package.json `files`, so a new module is never left out)
+ * and the core wasm; not the script-tag build (attune.js) nor the chat wasm, which core.js
+ * fetches only on a reply (never here). */
+await need(path.join(PKG, 'package.json'), 'run make pkg');
+const SDK_FILES = JSON.parse(await fs.readFile(path.join(PKG, 'package.json'), 'utf8')).files
+  .filter((f) => (f.endsWith('.js') && f !== 'attune.js') || f === 'attune_wasm_bg.wasm');
+
 for (const f of SDK_FILES) await need(path.join(PKG, f), 'run make pkg');
 await need(path.join(MODELS, EMBEDDER), 'run make models');
 

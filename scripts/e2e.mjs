@@ -175,7 +175,7 @@ async function suite(context, name, srv, pagePath, sha256) {
   const types = await declaredMembers();
   ok(JSON.stringify(flow.keys) === JSON.stringify(types.AttuneInstance), `runtime methods = index.d.ts AttuneInstance (${flow.keys.join(', ')})`);
   ok(JSON.stringify(flow.assistantKeys) === JSON.stringify(types.AttuneAssistant), 'runtime assistant methods = index.d.ts AttuneAssistant');
-  ok(JSON.stringify(flow.openKeys) === JSON.stringify(['AttuneError', 'open']), 'Attune has open and AttuneError');
+  ok(JSON.stringify(flow.openKeys) === JSON.stringify(['AttuneError', 'connect', 'open']), 'Attune has open, connect and AttuneError');
   ok(flow.progress.some((e) => e.fromCache) && !flow.progress.some((e) => e.phase === 'download'), 'second open: model from the cache, verified by sha256');
   ok(flow.info.backend === 'cpu' && flow.info.embedder.dim === 384 && flow.info.embedder.bytes > 1e6, `info: ${flow.info.backend}, ${flow.info.embedder.id}, ${flow.info.embedder.bytes} bytes`);
   ok(typeof flow.info.storage.originUsage === 'number', 'info: storage use');

@@ -19,8 +19,6 @@ export function syncContentScripts() {
     const learning = Object.entries(s.sites)
       .filter(([origin, v]) => v.learn && !isSensitive(new URL(origin).hostname))
       .map(([origin]) => `${origin}/*`);
-    const existing = (await chrome.scripting.getRegisteredContentScripts()).map((c) => c.id);
-    if (existing.length) await chrome.scripting.unregisterContentScripts({ ids: existing });
     const scripts = [];
     if (granted.length) {
       scripts.push({ id: 'bridge', matches: granted, js: ['bridge.js'], runAt: 'document_start', allFrames: false, persistAcrossSessions: true });
@@ -28,7 +26,15 @@ export function syncContentScripts() {
     if (learning.length) {
       scripts.push({ id: 'collect', matches: learning, js: ['collect.js'], runAt: 'document_idle', allFrames: false, persistAcrossSessions: true });
     }
-    if (scripts.length) await chrome.scripting.registerContentScripts(scripts);
+    // Updated in place, not unregistered and registered again: at browser start (onStartup) a
+    // page loading in between would get no bridge and find no extension.
+    const existing = new Set((await chrome.scripting.getRegisteredContentScripts()).map((c) => c.id));
+    const gone = [...existing].filter((id) => !scripts.some((c) => c.id === id));
+    if (gone.length) await chrome.scripting.unregisterContentScripts({ ids: gone });
+    const kept = scripts.filter((c) => existing.has(c.id));
+    if (kept.length) await chrome.scripting.updateContentScripts(kept);
+    const added = scripts.filter((c) => !existing.has(c.id));
+    if (added.length) await chrome.scripting.registerContentScripts(added);
     return scripts.map((c) => ({ id: c.id, matches: c.matches }));
   });
   tail = run.catch((e) => console.error('attune: registering content scripts failed', e));
