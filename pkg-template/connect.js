@@ -10,6 +10,7 @@ import { AttuneError, deserializeError } from './errors.js';
 /** The handshake's message types and version (the extension's bridge.js speaks the same). */
 const CONNECT_HELLO = 'attune:hello';
 const CONNECT_WELCOME = 'attune:welcome';
+const CONNECT_PRESENT = 'attune:present'; // the bridge, when it arrives
 const CONNECT_VERSION = 1;
 /** How long connect() waits for the extension's answer to the handshake by default: its
  * content script runs before the page's scripts and answers within a task. */
@@ -20,9 +21,14 @@ function findExtension(timeoutMs) {
   return new Promise((resolve) => {
     if (typeof window === 'undefined' || typeof MessageChannel === 'undefined' || window.top !== window) return resolve(null);
     const nonce = globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
+    const hello = () => window.postMessage({ type: CONNECT_HELLO, v: CONNECT_VERSION, nonce }, location.origin);
     const onMessage = (e) => {
       const d = e.data;
-      if (e.source !== window || !d || d.type !== CONNECT_WELCOME || d.nonce !== nonce || !e.ports[0]) return;
+      if (e.source !== window || !d) return;
+      // A bridge that arrived after the hello (Chrome can inject it late right after a browser
+      // start) says so: ask again.
+      if (d.type === CONNECT_PRESENT) return hello();
+      if (d.type !== CONNECT_WELCOME || d.nonce !== nonce || !e.ports[0]) return;
       finish(e.ports[0]);
     };
     const timer = setTimeout(() => finish(null), timeoutMs);
@@ -32,7 +38,7 @@ function findExtension(timeoutMs) {
       resolve(port);
     }
     window.addEventListener('message', onMessage);
-    window.postMessage({ type: CONNECT_HELLO, v: CONNECT_VERSION, nonce }, location.origin);
+    hello();
   });
 }
 

@@ -47,4 +47,7 @@
     port1.onmessage = (m) => { onRequest(port1, m.data); };
     window.postMessage({ type: 'attune:welcome', v: 1, nonce: d.nonce }, location.origin, [port2]);
   });
+  // Injected after the page's hello (Chrome can be late with the first pages after a browser
+  // start): say so, and Attune.connect asks again within its wait.
+  window.postMessage({ type: 'attune:present', v: 1 }, location.origin);
 })();
