@@ -78,9 +78,13 @@ async function restartOnSiteC() {
     await p.waitForFunction(() => window.attuneLoaded === true);
     const bridged = await p.evaluate(() => new Promise((resolve) => {
       const nonce = `probe-${Math.random()}`;
-      addEventListener('message', (e) => { if (e.data?.type === 'attune:welcome' && e.data.nonce === nonce) resolve(true); });
-      postMessage({ type: 'attune:hello', v: 1, nonce }, location.origin);
-      setTimeout(() => resolve(false), 2000);
+      const hello = () => postMessage({ type: 'attune:hello', v: 1, nonce }, location.origin);
+      addEventListener('message', (e) => {
+        if (e.data?.type === 'attune:present') hello(); // a bridge injected late, as connect() does
+        if (e.data?.type === 'attune:welcome' && e.data.nonce === nonce) resolve(true);
+      });
+      hello();
+      setTimeout(() => resolve(false), 3000);
     }));
     if (bridged || reloads === 5) return { page: p, reloads };
   }
