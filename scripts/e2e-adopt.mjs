@@ -62,3 +62,5 @@ try {
   if (argv.includes('--keep')) console.log(`e2e-adopt: kept ${tmp}`);
   else await fs.rm(tmp, { recursive: true, force: true });
 }
+// A child (a dev server, a browser) left running must not keep a failed run alive until CI times out.
+process.exit(process.exitCode ?? 0);

@@ -502,3 +502,5 @@ try {
   await fs.rm(extDir, { recursive: true, force: true });
   await fs.rm(userDataDir, { recursive: true, force: true });
 }
+// A child (a dev server, a browser) left running must not keep a failed run alive until CI times out.
+process.exit(process.exitCode ?? 0);

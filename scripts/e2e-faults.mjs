@@ -603,3 +603,5 @@ try {
   await browser?.close();
   server?.close();
 }
+// A child (a dev server, a browser) left running must not keep a failed run alive until CI times out.
+process.exit(process.exitCode ?? 0);

@@ -205,3 +205,5 @@ try {
 } finally {
   await browser?.close();
 }
+// A child (a dev server, a browser) left running must not keep a failed run alive until CI times out.
+process.exit(process.exitCode ?? 0);

@@ -552,3 +552,5 @@ try {
   await browser?.close();
   for (const s of servers) s.server.close();
 }
+// A child (a dev server, a browser) left running must not keep a failed run alive until CI times out.
+process.exit(process.exitCode ?? 0);

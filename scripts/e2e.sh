@@ -15,21 +15,24 @@ for app in examples/vite-app examples/webpack-app; do
     (cd "$app" && npm ci --cache "$cache" --prefer-offline --no-audit --no-fund --loglevel=error)
   fi
 done
+# Each browser step gets a time limit (E2E_STEP_SECONDS), so a hang fails the run in minutes
+# instead of holding CI until its own limit; each takes 1-6 minutes here.
+step() { timeout --kill-after=30 "${E2E_STEP_SECONDS:-1200}" "$@"; }
 (cd examples/vite-app && npx --no-install tsc --noEmit && npx --no-install vite build --logLevel error)
 (cd examples/webpack-app && rm -rf dist && npx --no-install webpack --mode production --entry ./src/index.js \
   --output-path dist --no-stats && cp index.html dist/)
-node scripts/e2e.mjs "$@"
-node scripts/e2e-strict.mjs "$@"
+step node scripts/e2e.mjs "$@"
+step node scripts/e2e-strict.mjs "$@"
 # Storage faults (a failed request at every step of each call, a blocked upgrade, eviction, a
 # corrupt record) and oversized calls, in worker and in-page modes.
-node scripts/e2e-faults.mjs "$@"
+step node scripts/e2e-faults.mjs "$@"
 # A real catalog in both modes: 1 000-item ranks, 1 000 tracks, memory after GC (needs the CLI
 # for its precomputed vector file).
-node scripts/scale.mjs "$@"
+step node scripts/scale.mjs "$@"
 # The demo app (www/) as a visitor uses it: re-ranking, reasons, memory → assistant, forget, reload.
-node scripts/e2e-demo.mjs "$@"
+step node scripts/e2e-demo.mjs "$@"
 # The packed tarballs in fresh Vite and webpack apps with no model options, the README's code
 # blocks, and load failures that name their cause.
-node scripts/e2e-adopt.mjs "$@"
+step node scripts/e2e-adopt.mjs "$@"
 # The MV3 extension (make extension's assembly, then its own unit tests and Chromium e2e).
-node scripts/build-extension.mjs && node --test examples/extension/test/ && node scripts/e2e-extension.mjs "$@"
+node scripts/build-extension.mjs && node --test examples/extension/test/ && step node scripts/e2e-extension.mjs "$@"

@@ -122,21 +122,31 @@ async function moduleCases(context, modules) {
   }
 }
 
-/** `npx vite` (dev server) in the fresh Vite app; resolves to { origin, stop }. */
+/** `npx vite` (dev server) in the fresh Vite app; resolves to { origin, stop }. Colours are
+ * switched off (and stripped) because Vite colours the port inside its "Local:" line whenever it
+ * thinks a terminal or CI wants colour, and then the URL never appears as one string. */
 async function viteDev(appDir, port) {
-  const child = spawn('npx', ['--no-install', 'vite', '--host', '127.0.0.1', '--port', String(port), '--strictPort', '--force'], { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const env = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', NO_UPDATE_NOTIFIER: '1' };
+  const child = spawn('npx', ['--no-install', 'vite', '--host', '127.0.0.1', '--port', String(port), '--strictPort', '--force'], { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
+  const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } };
   let log = '';
-  await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`vite dev did not start: ${log}`)), 60_000);
-    const on = (d) => { log += d; if (log.includes(`127.0.0.1:${port}`)) { clearTimeout(t); resolve(); } };
-    child.stdout.on('data', on);
-    child.stderr.on('data', on);
-    child.on('exit', (code) => reject(new Error(`vite dev exited ${code}: ${log}`)));
-  });
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    stop: () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } },
-  };
+  try {
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`vite dev did not start in 60 s: ${log}`)), 60_000);
+      const on = (d) => {
+        log += d;
+        // eslint-disable-next-line no-control-regex
+        if (log.replace(/\x1b\[[0-9;]*m/g, '').includes(`127.0.0.1:${port}`)) { clearTimeout(t); resolve(); }
+      };
+      child.stdout.on('data', on);
+      child.stderr.on('data', on);
+      child.on('exit', (code) => { clearTimeout(t); reject(new Error(`vite dev exited ${code}: ${log}`)); });
+    });
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  return { origin: `http://127.0.0.1:${port}`, stop };
 }
 
 async function viteDevCases(context, appDir, modules) {
