@@ -13,6 +13,16 @@ PORT ?= 8080
 WASM_OPT_FLAGS := -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
 BINDGEN_OUT := $(TARGET_DIR)/pkg-bindgen
+# The threaded core module (cross-origin-isolated pages): wasm atomics and shared memory need std
+# rebuilt with them (-Z build-std), so a pinned nightly with rust-src (scripts/setup.sh installs
+# it); its own target dir, since its flags differ from every other build's.
+NIGHTLY := $(shell cat scripts/nightly-toolchain)
+MT_TARGET_DIR := $(TARGET_DIR)/threads
+MT_WASM := $(MT_TARGET_DIR)/wasm32-unknown-unknown/web/attune.wasm
+MT_RUSTFLAGS := -C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals --cfg getrandom_backend=\"wasm_js\" \
+  -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296 \
+  -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align \
+  -C link-arg=--export=__tls_base
 BROWSER_ENV := CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900
 
 .PHONY: setup cli models wasm pkg sizes demo site test test-native test-browser test-e2e bench bench-native bench-browser bench-profile bench-chat bench-gpu bench-rank bench-peer eval eval-tune eval-assistant reference fuzz clean
@@ -35,16 +45,21 @@ wasm: setup
 	ln -sfn ../models/out www/models
 
 # The npm package and the script-tag build: pkg/ from pkg-template/ (docs: pkg-template/README.md).
-# Two wasm modules: attune_wasm (embeddings, profile, ranking) and attune_chat (the assistant,
-# loaded on the first reply), so pages that never chat never download the chat code.
+# Three wasm modules: attune_wasm (embeddings, profile, ranking), attune_wasm_mt (the same with
+# threads, loaded instead on cross-origin-isolated pages) and attune_chat (the assistant, loaded
+# on the first reply), so pages that never chat never download the chat code.
 # build-pkg.mjs also writes pkg-models/ (the attune-models package) and pkg/models.json from models/out.
 pkg: setup models
 	$(CARGO) build --profile web --lib --target wasm32-unknown-unknown --no-default-features --features web-chat
 	wasm-bindgen --target web --no-typescript --out-name attune_chat --out-dir $(BINDGEN_OUT) $(WEB_WASM)
 	$(CARGO) build --profile web --lib --target wasm32-unknown-unknown --no-default-features --features web-core
 	wasm-bindgen --target web --no-typescript --out-name attune_wasm --out-dir $(BINDGEN_OUT) $(WEB_WASM)
+	RUSTFLAGS="$(MT_RUSTFLAGS)" CARGO_TARGET_DIR=$(MT_TARGET_DIR) $(CARGO) +$(NIGHTLY) build --profile web --lib \
+	  --target wasm32-unknown-unknown --no-default-features --features web-core,threads -Z build-std=panic_abort,std
+	wasm-bindgen --target web --no-typescript --out-name attune_wasm_mt --out-dir $(BINDGEN_OUT) $(MT_WASM)
 	for m in attune_wasm attune_chat; do \
 	  npx wasm-opt $(WASM_OPT_FLAGS) $(BINDGEN_OUT)/$${m}_bg.wasm -o $(BINDGEN_OUT)/$${m}_bg.wasm || exit 1; done
+	npx wasm-opt $(WASM_OPT_FLAGS) --enable-threads $(BINDGEN_OUT)/attune_wasm_mt_bg.wasm -o $(BINDGEN_OUT)/attune_wasm_mt_bg.wasm
 	node scripts/build-pkg.mjs --bindgen $(BINDGEN_OUT) --out pkg
 
 # The browser extension (Manifest V3) from pkg/ and the packaged embedder:

@@ -11,9 +11,11 @@
 // (optionsJson is "null" when no options were given). The wasm `Assistant` (src/web/assistant.rs):
 // Assistant.create(bytes, { context, device }) (async), reply(messages, options) → async iterator, countTokens(text).
 
-import init, * as wasm from './attune_wasm.js';
+import initSingle, * as single from './attune_wasm.js';
+import initThreaded, * as threaded from './attune_wasm_mt.js';
 import initChat, { Assistant } from './attune_chat.js';
 import { AttuneError, abortError, toAttuneError } from './errors.js';
+import { startWorker } from './worker-policy.js';
 import { checkSource, loadModel, modelStorage } from './models.js';
 import { explainLoadFailure } from './probe.js';
 
@@ -48,15 +50,91 @@ async function wasmLoadError(e, url, what) {
   return new AttuneError('model_load', `loading ${what} failed: ${found ?? why}`);
 }
 
+/** How many threads the core may use. The threaded module needs memory shared between
+ * workers (a cross-origin-isolated page) and a thread that may block while its workers compute
+ * (a worker, not a page's main thread); `auto` then takes up to four of the machine's cores. */
+export function threadPlan(asked, { wasmUrl } = {}) {
+  const cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 1;
+  const want = asked === 'auto' ? Math.min(4, cores) : asked;
+  const one = (why) => ({ threads: 1, why });
+  if (want <= 1) return one(asked === 'auto' ? 'one core' : 'asked for 1');
+  if (typeof WorkerGlobalScope === 'undefined' || !(self instanceof WorkerGlobalScope)) return one('runs in the page ({ worker: false })');
+  if (!globalThis.crossOriginIsolated) return one('the page is not cross-origin isolated (COOP/COEP)');
+  if (wasmUrl) return one('options.wasmUrl names a single-thread module');
+  return { threads: want, why: asked === 'auto' ? `auto: ${want} of ${cores} cores` : `asked for ${want}` };
+}
+
+/** The loaded core: its bindings (`mod`), its exports, and the thread plan it runs with. */
 let wasmReady = null;
-function loadWasm(wasmUrl) {
+function loadWasm(wasmUrl, plan) {
   // One instance per context; a failed load may be retried.
-  const url = wasmUrl ?? new URL('./attune_wasm_bg.wasm', import.meta.url);
-  wasmReady ??= init({ module_or_path: url }).catch(async (e) => {
+  wasmReady ??= (plan.threads > 1 ? loadThreaded(plan) : loadSingle(wasmUrl, plan)).catch((e) => {
     wasmReady = null;
-    throw await wasmLoadError(e, url, `the Attune wasm module${wasmUrl ? ' (options.wasmUrl)' : ''}`);
+    throw e;
   });
   return wasmReady;
+}
+
+async function loadSingle(wasmUrl, plan) {
+  const url = wasmUrl ?? new URL('./attune_wasm_bg.wasm', import.meta.url);
+  const exports = await initSingle({ module_or_path: url }).catch(async (e) => {
+    throw await wasmLoadError(e, url, `the Attune wasm module${wasmUrl ? ' (options.wasmUrl)' : ''}`);
+  });
+  return { mod: single, exports, plan };
+}
+
+/** The threaded module, then its thread workers; if they do not all start, the module still
+ * works on one thread and `plan.why` says why. */
+async function loadThreaded(plan) {
+  const url = new URL('./attune_wasm_mt_bg.wasm', import.meta.url);
+  let module;
+  let exports;
+  try {
+    const response = fetch(url);
+    module = await (WebAssembly.compileStreaming ? WebAssembly.compileStreaming(response)
+      : response.then((r) => r.arrayBuffer()).then((b) => WebAssembly.compile(b)));
+    exports = await initThreaded({ module_or_path: module });
+  } catch (e) {
+    throw await wasmLoadError(e, url, 'the threaded Attune wasm module');
+  }
+  try {
+    await startThreads(module, exports.memory, plan.threads);
+    return { mod: threaded, exports, plan };
+  } catch (e) {
+    return { mod: threaded, exports, plan: { threads: 1, why: `the thread workers did not start: ${e && e.message ? e.message : e}` } };
+  }
+}
+
+const THREAD_START_MS = 30_000;
+let threadWorkers = [];
+
+/** `n` threads: this one and `n - 1` thread workers. */
+async function startThreads(module, memory, n) {
+  const waiting = [];
+  for (let i = 0; i < n - 1; i++) {
+    const { worker, stop } = startWorker(() => new Worker(new URL('./thread.js', import.meta.url), { type: 'module', name: 'attune-thread' }));
+    stop();
+    threadWorkers.push(worker);
+    waiting.push(new Promise((resolve, reject) => {
+      worker.onmessage = ({ data }) => (data === 'attune:thread-waiting' ? resolve() : reject(new Error(data?.error ?? 'unexpected message')));
+      worker.onerror = (e) => { e.preventDefault?.(); reject(new Error(e.message || 'thread.js failed to load')); };
+    }));
+    worker.postMessage({ module, memory });
+  }
+  let timer;
+  try {
+    await Promise.race([Promise.all(waiting),
+      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`not all ${n - 1} started in ${THREAD_START_MS / 1000} s`)), THREAD_START_MS); })]);
+  } catch (e) {
+    // The pool never counts on them, so nothing waits on a thread that is not there.
+    for (const w of threadWorkers) w.terminate();
+    threadWorkers = [];
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  // Every worker runs its pool thread (or is about to: work waits for whoever is free).
+  threaded.threadsStart(n);
 }
 
 /** JSON for Rust. JSON has no NaN, Infinity or bigint: such a value is refused here, naming it
@@ -148,13 +226,17 @@ export function checkOpenOptions(o) {
       || (maxBytes !== undefined && typeof maxBytes !== 'number'))) {
     throw new AttuneError('invalid_argument', 'Attune.open(options.embeddingCache): must be { maxBytes?: number }');
   }
+  const threads = o.threads ?? 'auto';
+  if (threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1 && threads <= 16)) {
+    throw new AttuneError('invalid_argument', "Attune.open(options.threads): must be 'auto' or an integer from 1 to 16");
+  }
   const storage = o.storage ?? 'auto';
   if (!STORAGES.includes(storage)) throw new AttuneError('invalid_argument', `Attune.open(options.storage): must be one of ${STORAGES.join(', ')}`);
   if (o.reasonTexts !== undefined && (typeof o.reasonTexts !== 'object' || o.reasonTexts === null
       || Object.values(o.reasonTexts).some((t) => typeof t !== 'string'))) {
     throw new AttuneError('invalid_argument', 'Attune.open(options.reasonTexts): must be an object of texts by reason key (e.g. { "similarTo.like": "…{title}…" })');
   }
-  return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl, cacheBudget: maxBytes, storage,
+  return { namespace: o.namespace, device, embedder, assistant, cache: o.cache !== false, wasmUrl: o.wasmUrl, cacheBudget: maxBytes, storage, threads,
     reasonTexts: o.reasonTexts, assistantMissing: typeof o.assistantMissing === 'string' ? o.assistantMissing : undefined };
 }
 
@@ -164,9 +246,9 @@ export function checkOpenOptions(o) {
  */
 export async function openRuntime(rawOptions, progress = () => {}) {
   const options = checkOpenOptions(rawOptions);
-  const [bytes] = await Promise.all([
+  const [bytes, { mod: wasm, plan }] = await Promise.all([
     loadModel('embedder', options.embedder, { progress, cache: options.cache }).catch((e) => { throw aboutModel(e, 'Attune.open(options.embedder)'); }),
-    loadWasm(options.wasmUrl),
+    loadWasm(options.wasmUrl, threadPlan(options.threads, options)),
   ]);
   const devices = wasm.AttuneCore.devices();
   for (const [what, d] of [['device', options.device], ['assistant.device', options.assistant?.device]]) {
@@ -219,7 +301,9 @@ export async function openRuntime(rawOptions, progress = () => {}) {
       const info = await json(core.info());
       info.devices = devices;
       // The core's linear memory (grows, never shrinks: its size is the module's peak use).
-      info.memory = { wasmBytes: (await wasmReady).memory.buffer.byteLength };
+      info.memory = { wasmBytes: (await wasmReady).exports.memory.buffer.byteLength };
+      // The CPU kernels' threads (the GPU, when it runs the model, does not use them).
+      info.threads = { asked: options.threads, used: plan.threads, why: plan.why };
       const d = info.device;
       info.device = deviceInfo(options.device, d.backend, d.adapter, d.fallbackReason);
       const a = assistant && (await assistant.catch(() => null));

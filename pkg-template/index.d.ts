@@ -63,8 +63,17 @@ export interface OpenOptions {
   worker?: boolean;
   /** Keep downloaded models in the Cache API / IndexedDB (default true). */
   cache?: boolean;
-  /** Where the .wasm is, if not beside the package's files. */
+  /** Where the .wasm is, if not beside the package's files (a single-thread module: no threads). */
   wasmUrl?: string | URL;
+  /**
+   * CPU threads for the embedder's matrix products: `auto` (default) uses up to four of the
+   * machine's cores, or an integer 1-16. More than one needs a cross-origin-isolated page
+   * (COOP `same-origin` + COEP `require-corp` or `credentialless`) and worker mode: the
+   * threaded core module (`attune_wasm_mt_bg.wasm`) then loads instead of the single-thread
+   * one, with one thread worker (`thread.js`) per thread. Elsewhere one thread runs, and
+   * `info().threads.why` says why. Results are bit-identical whatever the count.
+   */
+  threads?: 'auto' | number;
   /** The embedding cache of this namespace (IndexedDB, one entry per item text): least
    * recently used entries go past `maxBytes` (default 8 MiB, about 20 000 MiniLM entries;
    * 64 KiB … 1 GiB). */
@@ -167,6 +176,10 @@ export interface Info {
     | { loaded: false; configured: boolean };
   /** The core's WebAssembly memory in bytes (it grows to the peak use and stays there). */
   memory: { wasmBytes: number };
+  /** The CPU threads the embedder runs on (`OpenOptions.threads`): `used` is 1 where the page
+   * is not cross-origin isolated, in `{ worker: false }`, or if the thread workers did not
+   * start, and `why` says which. */
+  threads: { asked: 'auto' | number; used: number; why: string };
   storage: {
     /** `indexeddb`, or `memory` (nothing persists past the page) with `why`. */
     backend: 'indexeddb' | 'memory';

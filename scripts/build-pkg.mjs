@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Assembles pkg/ (the npm package and the script-tag build) from pkg-template/ and the
-// wasm-bindgen outputs (`--target web --out-name attune_wasm` and `attune_chat`, already
-// wasm-opt'ed):
+// wasm-bindgen outputs (`--target web --out-name attune_wasm`, `attune_wasm_mt` (the threaded
+// core) and `attune_chat`, already wasm-opt'ed):
 //   node scripts/build-pkg.mjs --bindgen DIR [--out pkg] [--models-out pkg-models] [--models models/out]
 // attune.js (script tag) is errors.js + worker-policy.js + proxy.js + connect.js + script.js in one classic
 // script: the ES module syntax (imports, `export`) is stripped, which is all those files use.
@@ -34,10 +34,10 @@ const out = path.resolve(arg('out', path.join(REPO, 'pkg')));
 const modelsOut = path.resolve(arg('models-out', path.join(path.dirname(out), 'pkg-models')));
 const modelsDir = path.resolve(arg('models', path.join(REPO, 'models/out')));
 
-const MODULES = ['index.js', 'proxy.js', 'connect.js', 'worker-policy.js', 'errors.js', 'core.js', 'models.js', 'worker.js', 'probe.js'];
+const MODULES = ['index.js', 'proxy.js', 'connect.js', 'worker-policy.js', 'errors.js', 'core.js', 'models.js', 'worker.js', 'thread.js', 'probe.js'];
 const DOCS = ['index.d.ts', 'README.md'];
-const GLUE = ['attune_wasm.js', 'attune_chat.js'];
-const WASM = ['attune_wasm_bg.wasm', 'attune_chat_bg.wasm'];
+const GLUE = ['attune_wasm.js', 'attune_wasm_mt.js', 'attune_chat.js'];
+const WASM = ['attune_wasm_bg.wasm', 'attune_wasm_mt_bg.wasm', 'attune_chat_bg.wasm'];
 
 function classic(src, file) {
   const body = src

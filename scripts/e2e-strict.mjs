@@ -7,7 +7,8 @@
 //   tt-refused     Trusted Types enforced, the attune policy not allowed → open fails `unsupported`
 //                  naming the policy; { worker: false } still works there
 //   worker-src     worker-src 'none' → open fails `unsupported` naming worker-src
-//   isolated       COOP same-origin + COEP require-corp (crossOriginIsolated)
+//   isolated       COOP same-origin + COEP require-corp (crossOriginIsolated): the threaded core
+//   isolated-tt    the same with the Trusted Types CSP
 // Each page opens Attune in its worker, tracks a few events (and two the profile rules refuse),
 // ranks 50 items, and the test checks the ranking, that every request went to the test server,
 // and that no CSP violation was reported (in the refusal cases, only those that say why).
@@ -37,6 +38,10 @@ const CASES = [
     headers: { 'content-security-policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'none'" } },
   { name: 'isolated', isolated: true,
     headers: { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } },
+  // The threaded core's thread workers go through the same Trusted Types policy and worker-src.
+  { name: 'isolated-tt', isolated: true,
+    headers: { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp',
+      'content-security-policy': `${CSP}; require-trusted-types-for 'script'; trusted-types attune` } },
 ].filter((c) => !only || only.includes(c.name));
 
 // The page: external scripts only (page.js first, so it hears every violation).
@@ -85,7 +90,20 @@ function pageScript() {
       };
       const ranked = await a.rank(items, { diversity: 0, explore: 0 });
       const rankedDefault = (await a.rank(items)).map((r) => r.id);
-      return { events: (await a.profile()).stats.events, refused, ranked, rankedDefault, backend: (await a.info()).backend };
+      const info = await a.info();
+      // Embeddings with the threads this page gets against one thread: the same bits.
+      let sameAsOneThread = null;
+      if (worker && info.threads.used > 1) {
+        const one = await Attune.open({ namespace: 'strict-1', worker, threads: 1, storage: 'memory', assistant: false, embedder: { url: 'models/minilm-l6-v2.q8_0.gguf' } });
+        try {
+          const texts = items.map((x) => x.text);
+          const [many, single] = [await a.embed(texts), await one.embed(texts)];
+          sameAsOneThread = many.length === 50 && many.every((v, i) => v.length === 384 && v.every((x, j) => Object.is(x, single[i][j])));
+        } finally {
+          one.close();
+        }
+      }
+      return { events: (await a.profile()).stats.events, refused, ranked, rankedDefault, backend: info.backend, threads: info.threads, sameAsOneThread };
     } finally {
       a.close();
     }
@@ -179,8 +197,19 @@ async function runCase(context, c, port) {
       checkFlow(r.worker, c.name);
       ok(directives.length === 0 && cspConsole.length === 0, `${c.name}: no CSP violation`);
       if (c.isolated) ok(r.isolated === true, `${c.name}: crossOriginIsolated`);
+      // Isolated: the threaded core on every core (up to 4), its thread workers started through
+      // the page's policies, and the same embeddings as one thread, bit for bit.
+      const threads = r.worker.threads;
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      if (c.isolated && cores > 1) {
+        ok(threads.used === Math.min(4, cores) && r.worker.sameAsOneThread === true,
+          `${c.name}: ${threads.used} threads (${threads.why}); 50 embeddings bit-identical to one thread's: ${r.worker.sameAsOneThread}`);
+      } else {
+        ok(threads.used === 1, `${c.name}: one thread (${threads.why})`);
+      }
+      const wasm = c.isolated && cores > 1 ? 'attune_wasm_mt_bg.wasm' : 'attune_wasm_bg.wasm';
       // The worker's own fetches are seen too (Playwright reports a dedicated worker's requests).
-      ok(requests.some((u) => u.endsWith('/attune_wasm_bg.wasm')) && requests.some((u) => u.endsWith(`/models/${EMBEDDER}`)), `${c.name}: the worker's wasm and model requests are observed`);
+      ok(requests.some((u) => u.endsWith(`/${wasm}`)) && requests.some((u) => u.endsWith(`/models/${EMBEDDER}`)), `${c.name}: the worker's wasm (${wasm}) and model requests are observed`);
     }
     const elsewhere = requests.filter((u) => !u.startsWith(srv.origin + '/') && !/^(blob|data):/.test(u));
     ok(elsewhere.length === 0, `${c.name}: all ${requests.length} requests went to ${srv.origin} ${elsewhere.length ? JSON.stringify(elsewhere) : ''}`);

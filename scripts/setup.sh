@@ -34,6 +34,14 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The threaded core module rebuilds std with wasm atomics: a pinned nightly and its rust-src.
+nightly=$(cat scripts/nightly-toolchain)
+if ! rustup run "$nightly" rustc --version >/dev/null 2>&1 \
+    || [ ! -d "$(rustup run "$nightly" rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
+  step "installing the $nightly toolchain with rust-src (the threaded core module)"
+  rustup toolchain install "$nightly" --profile minimal --component rust-src
+fi
+
 # wasm-bindgen-cli must match the wasm-bindgen crate version in Cargo.lock exactly.
 want=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)

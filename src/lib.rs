@@ -3,6 +3,9 @@
 //! `assistant`, `profile`, `store`, `embedding` (cached and scored vectors), `model` and
 //! `compute`, over `quant`.
 
+// The threaded web build (nightly, for build-std) waits and wakes its pool threads with the
+// wasm atomics intrinsics, still unstable in core::arch.
+#![cfg_attr(all(target_arch = "wasm32", feature = "threads"), feature(stdarch_wasm_atomic_wait))]
 pub mod assistant;
 pub mod compute;
 pub mod embedding;

@@ -143,7 +143,7 @@ impl Store for FileStore {
         record::decode_profile(self.read(PROFILE)?.as_deref())
     }
 
-    async fn update<R>(&self, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<R> {
+    async fn update<R: 'static>(&self, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<R> {
         let _g = self.locked();
         let (out, r) = record::update_profile(self.read(PROFILE)?.as_deref(), f)?;
         self.write(PROFILE, &out)?;

@@ -22,9 +22,11 @@
 //!
 //! Raw `web-sys` bindings (no wrapper crate): a request or transaction becomes a [`Pending`]
 //! whose handlers are set when it is made and removed (and freed) when it settles or is
-//! dropped, so no handler outlives its request. Awaiting one keeps the transaction active: the
-//! continuation runs in the microtask checkpoint of the success event.
+//! dropped, so no handler outlives its request. A transaction's body runs through
+//! [`drive_now`]: its continuation after each request runs in the microtask checkpoint of the
+//! success event, while the transaction is active, under either build's executor.
 
+use super::drive_now::drive_now;
 use super::record::{self, LEGACY_EMBEDDINGS, PROFILE, UNREADABLE};
 use super::{CacheKey, CompactVector, Store};
 use crate::embedding::table::entry_bytes;
@@ -538,11 +540,13 @@ impl IndexedDbStore {
 
     /// Runs `body` in a transaction on `stores` and waits for the commit; any error aborts it,
     /// so nothing of it is written.
-    async fn transact<R>(&self, stores: &[&str], mode: IdbTransactionMode, body: impl AsyncFnOnce(&IdbTransaction) -> Result<R>) -> Result<R> {
+    /// The body runs through [`drive_now`], so each of its requests is made while the
+    /// transaction is still active, whichever executor runs this.
+    async fn transact<R: 'static>(&self, stores: &[&str], mode: IdbTransactionMode, body: impl AsyncFnOnce(&IdbTransaction) -> Result<R>) -> Result<R> {
         let names: js_sys::Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
         let tx = self.transaction(&names, mode).await?;
         let committed = Pending::commit(&tx);
-        match body(&tx).await {
+        match drive_now(body(&tx)).await {
             Ok(r) => {
                 committed.settled().await.map_err(|e| map_js_error(&e, "commit"))?;
                 Ok(r)
@@ -557,7 +561,7 @@ impl IndexedDbStore {
 
     /// One readwrite transaction: read record `name`, let `f` decide what to write (`None`:
     /// nothing), write it, wait for the commit. Any error aborts: the record stays as it was.
-    async fn write_with<R>(&self, name: &str, f: impl FnOnce(Option<&str>) -> Result<(Option<String>, R)>) -> Result<R> {
+    async fn write_with<R: 'static>(&self, name: &str, f: impl FnOnce(Option<&str>) -> Result<(Option<String>, R)>) -> Result<R> {
         self.transact(&[RECORDS], IdbTransactionMode::Readwrite, async |tx| {
             let st = store(tx, RECORDS)?;
             let get = st.get(&name.into()).map_err(|e| map_js_error(&e, "get"))?;
@@ -616,7 +620,7 @@ impl Store for IndexedDbStore {
         Ok(p)
     }
 
-    async fn update<R>(&self, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<R> {
+    async fn update<R: 'static>(&self, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<R> {
         let mut written = None;
         let r = self
             .write_with(PROFILE, |cur| {

@@ -50,7 +50,7 @@ impl Store for MemoryStore {
         record::decode_profile(self.records.borrow().get(PROFILE).map(String::as_str))
     }
 
-    async fn update<R>(&self, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<R> {
+    async fn update<R: 'static>(&self, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<R> {
         let current = self.raw(PROFILE);
         let (out, r) = record::update_profile(current.as_deref(), f)?;
         self.put_raw(PROFILE, &out);

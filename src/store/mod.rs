@@ -16,6 +16,8 @@ pub mod record;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod file;
 #[cfg(target_arch = "wasm32")]
+mod drive_now;
+#[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 
 // The memory and file stores share one test suite (the file store is native only).
@@ -43,7 +45,7 @@ pub trait Store {
 
     /// Reads, changes and writes the profile in one transaction; if `f` or the write fails the
     /// stored profile is unchanged.
-    async fn update<R>(&self, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<R>;
+    async fn update<R: 'static>(&self, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<R>;
 
     /// Removes everything of the namespace (profile and embedding cache), except that a profile
     /// record this SDK cannot read is set aside (`record::UNREADABLE`) rather than deleted, in

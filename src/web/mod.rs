@@ -22,6 +22,9 @@ mod web_store;
 #[cfg(all(target_arch = "wasm32", feature = "web-core"))]
 pub use self::{core::AttuneCore, embedder::Embedder};
 
+#[cfg(all(target_arch = "wasm32", feature = "web-core", feature = "threads"))]
+mod threads;
+
 #[cfg(all(target_arch = "wasm32", feature = "web-chat"))]
 mod assistant;
 #[cfg(feature = "web-chat")]

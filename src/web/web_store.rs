@@ -94,7 +94,7 @@ impl Store for WebStore {
         }
     }
 
-    async fn update<R>(&self, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<R> {
+    async fn update<R: 'static>(&self, f: impl FnOnce(&mut Profile) -> Result<R>) -> Result<R> {
         match self {
             WebStore::IndexedDb(s) => s.update(f).await,
             WebStore::Memory(s, _) => s.update(f).await,

@@ -12,12 +12,15 @@
 //! kernel set has a Q8_0 tile kernel (simd128), activations are laid out four rows at a time,
 //! already widened ([`ActQ8_0x4`]), and two weight rows are dotted against each such tile.
 
+use super::parallel::{for_ranges, SharedOut};
 use super::simd::{ActQ8_0, ActQ8_0x4, ActQ8_1, Kernels};
 use crate::error::{AttuneError, Result};
 use crate::quant::{as_blocks, dequantize, BlockQ8_0, GgmlType, QK};
 
 /// Activation rows dotted against one weight row before moving to the next weight row.
 pub const ROW_TILE: usize = 32;
+/// The fewest weight rows one thread takes of a split matmul (a few microseconds of work).
+const MIN_SPLIT_ROWS: usize = 16;
 /// Below this many activation rows F16 weights are dotted directly instead of converted.
 const F16_DIRECT_ROWS: usize = 4;
 
@@ -131,7 +134,7 @@ pub fn quantize_rows<B>(x: &[f32], f: fn(&[f32; QK]) -> B) -> Vec<B> {
 /// A quantized-weight matmul: each activation row is quantized once (`quant`), then every
 /// weight row (`kb` blocks of `W`) is dotted against four activation rows at a time.
 #[allow(clippy::too_many_arguments)]
-fn quantized<W: bytemuck::Pod, A>(
+fn quantized<W: bytemuck::Pod + Sync, A: Sync>(
     out: &mut [f32],
     x: &[f32],
     m: usize,
@@ -173,21 +176,27 @@ fn tiled_q8_0(
     }
     let wb = as_blocks::<BlockQ8_0>(w);
     let wr = |j: usize| &wb[j * kb..][..kb];
-    for t0 in (0..tiles).step_by(ROW_TILE / 4) {
-        let t1 = (t0 + ROW_TILE / 4).min(tiles);
-        for j in (0..n).step_by(2) {
-            // An odd last weight row is paired with itself and its copy dropped.
-            let j1 = (j + 1).min(n - 1);
-            for t in t0..t1 {
-                let r = tile([wr(j), wr(j1)], &xt[t * kb..][..kb]);
-                for (jj, r) in [j, j1].into_iter().zip(r).take(j1 + 1 - j) {
-                    for (u, v) in r.into_iter().enumerate().take(m - 4 * t) {
-                        out[(4 * t + u) * n + jj] = v;
+    let shared = SharedOut::new(out);
+    // Threads (where the build has them) take ranges of weight rows, i.e. output columns.
+    for_ranges(n.div_ceil(2), MIN_SPLIT_ROWS / 2, |pairs| {
+        for t0 in (0..tiles).step_by(ROW_TILE / 4) {
+            let t1 = (t0 + ROW_TILE / 4).min(tiles);
+            for j in pairs.clone().map(|p| 2 * p) {
+                // An odd last weight row is paired with itself and its copy dropped.
+                let j1 = (j + 1).min(n - 1);
+                for t in t0..t1 {
+                    let r = tile([wr(j), wr(j1)], &xt[t * kb..][..kb]);
+                    for (jj, r) in [j, j1].into_iter().zip(r).take(j1 + 1 - j) {
+                        for (u, v) in r.into_iter().enumerate().take(m - 4 * t) {
+                            // SAFETY: this range of weight rows is this call's alone, so the
+                            // output columns jj are too.
+                            unsafe { shared.set((4 * t + u) * n + jj, v) };
+                        }
                     }
                 }
             }
         }
-    }
+    });
 }
 
 /// `out[i, j] = dot(i, j)`, tiles of activation rows outside, weight rows inside.
@@ -202,32 +211,38 @@ fn tiled(out: &mut [f32], m: usize, n: usize, dot: impl Fn(usize, usize) -> f32)
     }
 }
 
-/// As [`tiled`], four activation rows per kernel call where the tile has four left.
+/// As [`tiled`], four activation rows per kernel call where the tile has four left; threads
+/// (where the build has them) take ranges of weight rows.
 #[inline(always)]
 fn tiled4(
     out: &mut [f32],
     m: usize,
     n: usize,
-    dot: impl Fn(usize, usize) -> f32,
-    dot4: impl Fn(usize, usize) -> [f32; 4],
+    dot: impl Fn(usize, usize) -> f32 + Sync,
+    dot4: impl Fn(usize, usize) -> [f32; 4] + Sync,
 ) {
-    for i0 in (0..m).step_by(ROW_TILE) {
-        let i1 = (i0 + ROW_TILE).min(m);
-        for j in 0..n {
-            let mut i = i0;
-            while i + 4 <= i1 {
-                let r = dot4(i, j);
-                for (u, v) in r.into_iter().enumerate() {
-                    out[(i + u) * n + j] = v;
+    let shared = SharedOut::new(out);
+    for_ranges(n, MIN_SPLIT_ROWS, |js| {
+        // SAFETY (every `set` below): this range of weight rows, so of output columns, is
+        // this call's alone.
+        for i0 in (0..m).step_by(ROW_TILE) {
+            let i1 = (i0 + ROW_TILE).min(m);
+            for j in js.clone() {
+                let mut i = i0;
+                while i + 4 <= i1 {
+                    let r = dot4(i, j);
+                    for (u, v) in r.into_iter().enumerate() {
+                        unsafe { shared.set((i + u) * n + j, v) };
+                    }
+                    i += 4;
                 }
-                i += 4;
-            }
-            while i < i1 {
-                out[i * n + j] = dot(i, j);
-                i += 1;
+                while i < i1 {
+                    unsafe { shared.set(i * n + j, dot(i, j)) };
+                    i += 1;
+                }
             }
         }
-    }
+    });
 }
 
 /// Any weight type: each weight row is dequantized to f32 once per tile of activation rows.

@@ -8,6 +8,7 @@
 pub mod attention;
 pub mod matmul;
 pub mod ops;
+pub mod parallel;
 pub mod simd;
 pub mod vmath;
 

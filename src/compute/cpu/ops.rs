@@ -108,7 +108,8 @@ pub fn gelu_scalar(x: f32) -> f32 {
 
 /// GELU of every element in place.
 pub fn gelu(x: &mut [f32]) {
-    x.iter_mut().for_each(|v| *v = gelu_scalar(*v));
+    // Element-wise, so split across threads (where there are) in pieces of at least 4096.
+    super::parallel::for_pieces(x, 4096, |x| x.iter_mut().for_each(|v| *v = gelu_scalar(*v)));
 }
 
 /// Mean of each sequence's rows, sequence `b` being rows `bounds[b]..bounds[b + 1]`:
