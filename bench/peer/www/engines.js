@@ -14,7 +14,7 @@ async function openAttune(p) {
   return {
     ready,
     embed: (texts) => attune.embed(texts),
-    info: { device: info.device, worker: p.get('worker') !== 'false', model_bytes: info.embedder.bytes },
+    info: { device: info.device, threads: info.threads, worker: p.get('worker') !== 'false', model_bytes: info.embedder.bytes },
   };
 }
 
