@@ -79,7 +79,7 @@ mod pool {
     static BUSY: AtomicBool = AtomicBool::new(false);
     /// Checks of EPOCH a pool thread spins through after a job before it sleeps (about a
     /// millisecond; the next call of a forward pass comes sooner).
-    const SPINS: u32 = 1 << 21;
+    const SPINS: u32 = 1 << 17;
 
     /// Turns splitting on across `n` threads: the caller and `n - 1` pool threads, which must
     /// already run [`run_pool_thread`] (1 turns it off).
