@@ -16,6 +16,7 @@ use super::parallel::{for_ranges, SharedOut};
 use super::simd::{ActQ8_0, ActQ8_0x4, ActQ8_1, Kernels};
 use crate::error::{AttuneError, Result};
 use crate::quant::{as_blocks, dequantize, BlockQ8_0, GgmlType, QK};
+use bytemuck::Zeroable;
 
 /// Activation rows dotted against one weight row before moving to the next weight row.
 pub const ROW_TILE: usize = 32;
@@ -163,17 +164,20 @@ fn tiled_q8_0(
     n: usize,
     tile: fn([&[BlockQ8_0]; 2], &[ActQ8_0x4]) -> [[f32; 4]; 2],
 ) {
-    let xq = quantize_rows(x, ActQ8_0::quantize);
     let tiles = m.div_ceil(4);
-    let mut xt = Vec::with_capacity(tiles * kb);
-    for t in 0..tiles {
-        for b in 0..kb {
-            xt.push(ActQ8_0x4::from_rows(std::array::from_fn(|r| {
-                let i = 4 * t + r;
-                (i < m).then(|| &xq[i * kb + b])
-            })));
+    let mut xt = vec![ActQ8_0x4::zeroed(); tiles * kb];
+    let tiled = SharedOut::new(&mut xt);
+    // Each tile's four rows quantized and laid out by one thread (where the build has them).
+    for_ranges(tiles, 2, |ts| {
+        for t in ts {
+            let rows: Vec<Vec<ActQ8_0>> = (4 * t..(4 * t + 4).min(m)).map(|i| quantize_rows(&x[i * kb * QK..][..kb * QK], ActQ8_0::quantize)).collect();
+            // SAFETY: tile t's blocks are this call's alone.
+            let out = unsafe { tiled.slice(t * kb..(t + 1) * kb) };
+            for (b, o) in out.iter_mut().enumerate() {
+                *o = ActQ8_0x4::from_rows(std::array::from_fn(|r| rows.get(r).map(|row| &row[b])));
+            }
         }
-    }
+    });
     let wb = as_blocks::<BlockQ8_0>(w);
     let wr = |j: usize| &wb[j * kb..][..kb];
     let shared = SharedOut::new(out);

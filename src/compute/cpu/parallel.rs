@@ -179,20 +179,20 @@ mod pool {
 }
 
 /// An output written by several threads at once, each to elements no other writes (a matmul's
-/// columns split by weight row, an element-wise op's pieces).
-pub struct SharedOut<'a> {
-    ptr: *mut f32,
+/// columns split by weight row, an element-wise op's pieces, a matmul's activation tiles).
+pub struct SharedOut<'a, T = f32> {
+    ptr: *mut T,
     len: usize,
-    _out: std::marker::PhantomData<&'a mut [f32]>,
+    _out: std::marker::PhantomData<&'a mut [T]>,
 }
 
 // SAFETY: the accessors are unsafe and their callers guarantee that no two threads touch one
 // element; nothing else reads through the pointer while it is shared.
-unsafe impl Send for SharedOut<'_> {}
-unsafe impl Sync for SharedOut<'_> {}
+unsafe impl<T: Send> Send for SharedOut<'_, T> {}
+unsafe impl<T: Send> Sync for SharedOut<'_, T> {}
 
-impl<'a> SharedOut<'a> {
-    pub fn new(out: &'a mut [f32]) -> Self {
+impl<'a, T> SharedOut<'a, T> {
+    pub fn new(out: &'a mut [T]) -> Self {
         SharedOut { ptr: out.as_mut_ptr(), len: out.len(), _out: std::marker::PhantomData }
     }
 
@@ -201,7 +201,7 @@ impl<'a> SharedOut<'a> {
     /// # Safety
     /// No other thread touches element `i` while this value is shared.
     #[inline(always)]
-    pub unsafe fn set(&self, i: usize, v: f32) {
+    pub unsafe fn set(&self, i: usize, v: T) {
         assert!(i < self.len, "SharedOut index {i} out of {}", self.len);
         // SAFETY: in bounds (checked above); exclusive by the caller's contract.
         unsafe { *self.ptr.add(i) = v }
@@ -212,7 +212,7 @@ impl<'a> SharedOut<'a> {
     /// # Safety
     /// No other thread touches these elements while the slice lives.
     #[allow(clippy::mut_from_ref)]
-    pub unsafe fn slice(&self, r: Range<usize>) -> &mut [f32] {
+    pub unsafe fn slice(&self, r: Range<usize>) -> &mut [T] {
         assert!(r.start <= r.end && r.end <= self.len, "SharedOut range {r:?} out of {}", self.len);
         // SAFETY: in bounds (checked above); exclusive by the caller's contract.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.end - r.start) }
