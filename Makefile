@@ -90,8 +90,11 @@ site: models pkg
 
 test: models test-native test-browser test-e2e
 
+# The thread pool's own test runs natively with the `threads` feature (its browser build is
+# checked by e2e-strict on cross-origin isolated pages).
 test-native:
 	ATTUNE_REQUIRE_GPU=1 $(CARGO) test --release
+	$(CARGO) test --release --features threads --lib compute::cpu::parallel
 
 # Unit tests compiled to wasm32 (simd128 kernels against the portable ones) run in Node;
 # tests/web.rs (embedder), web_profile.rs (IndexedDB) and web_chat.rs (assistant streaming) run
