@@ -96,9 +96,12 @@ function pageScript() {
       if (worker && info.threads.used > 1) {
         const one = await Attune.open({ namespace: 'strict-1', worker, threads: 1, storage: 'memory', assistant: false, embedder: { url: 'models/minilm-l6-v2.q8_0.gguf' } });
         try {
-          const texts = items.map((x) => x.text);
-          const [many, single] = [await a.embed(texts), await one.embed(texts)];
-          sameAsOneThread = many.length === 50 && many.every((v, i) => v.length === 384 && v.every((x, j) => Object.is(x, single[i][j])));
+          // 500 texts of 1 to 40 words (batches of many lengths), embedded twice in each.
+          const words = items.flatMap((x) => x.text.split(' '));
+          const texts = Array.from({ length: 500 }, (_, i) => Array.from({ length: 1 + (i * 7) % 40 }, (_, j) => words[(i * 13 + j * 5) % words.length]).join(' '));
+          const [many, single, again] = [await a.embed(texts), await one.embed(texts), await a.embed(texts)];
+          const same = (p, q) => p.length === 500 && p.every((v, i) => v.length === 384 && v.every((x, j) => Object.is(x, q[i][j])));
+          sameAsOneThread = same(many, single) && same(again, single);
         } finally {
           one.close();
         }
@@ -203,7 +206,7 @@ async function runCase(context, c, port) {
       const cores = await page.evaluate(() => navigator.hardwareConcurrency);
       if (c.isolated && cores > 1) {
         ok(threads.used === Math.min(4, cores) && r.worker.sameAsOneThread === true,
-          `${c.name}: ${threads.used} threads (${threads.why}); 50 embeddings bit-identical to one thread's: ${r.worker.sameAsOneThread}`);
+          `${c.name}: ${threads.used} threads (${threads.why}); 500 embeddings (twice) bit-identical to one thread's: ${r.worker.sameAsOneThread}`);
       } else {
         ok(threads.used === 1, `${c.name}: one thread (${threads.why})`);
       }

@@ -546,7 +546,8 @@ impl IndexedDbStore {
         let names: js_sys::Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
         let tx = self.transaction(&names, mode).await?;
         let committed = Pending::commit(&tx);
-        match drive_now(body(&tx)).await {
+        let done = drive_now(body(&tx)).await;
+        match done.unwrap_or_else(|| Err(AttuneError::StorageUnavailable("a transaction's body stopped before it finished".into()))) {
             Ok(r) => {
                 committed.settled().await.map_err(|e| map_js_error(&e, "commit"))?;
                 Ok(r)

@@ -170,11 +170,14 @@ fn tiled_q8_0(
     // Each tile's four rows quantized and laid out by one thread (where the build has them).
     for_ranges(tiles, 2, |ts| {
         for t in ts {
-            let rows: Vec<Vec<ActQ8_0>> = (4 * t..(4 * t + 4).min(m)).map(|i| quantize_rows(&x[i * kb * QK..][..kb * QK], ActQ8_0::quantize)).collect();
             // SAFETY: tile t's blocks are this call's alone.
             let out = unsafe { tiled.slice(t * kb..(t + 1) * kb) };
             for (b, o) in out.iter_mut().enumerate() {
-                *o = ActQ8_0x4::from_rows(std::array::from_fn(|r| rows.get(r).map(|row| &row[b])));
+                let blocks: [Option<ActQ8_0>; 4] = std::array::from_fn(|r| {
+                    let at = ((4 * t + r) * kb + b) * QK;
+                    (4 * t + r < m).then_some(()).and_then(|()| x[at..].first_chunk::<QK>()).map(ActQ8_0::quantize)
+                });
+                *o = ActQ8_0x4::from_rows(blocks.each_ref().map(Option::as_ref));
             }
         }
     });
